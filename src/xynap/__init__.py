@@ -1,0 +1,3 @@
+"""XyNaP: a modular, multi-tenant business platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,280 @@
+"""Database engine, sessions, the declarative base and the tenant wall.
+
+Every tenant-owned model inherits ``TenantMixin``. The session filters every ORM
+SELECT/UPDATE/DELETE on such models by the session's tenant (``do_orm_execute``
+with ``with_loader_criteria``) and stamps the tenant on inserts (``before_flush``),
+so handlers never filter by tenant themselves. On PostgreSQL each transaction also
+sets ``xynap.tenant_id`` / ``xynap.platform`` so that row-level-security policies
+(see ``rls_policy_sql``) enforce the same rule a second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData, Uuid, event, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+from xynap.core.config import get_settings
+from xynap.core.ids import uuid7
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both engines (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class VersionMixin:
+    """Optimistic locking: the ORM adds ``WHERE version = <loaded>`` to every UPDATE."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class TenantMixin:
+    """Marks a model as tenant-owned: filtered by the session, guarded by RLS on PostgreSQL."""
+
+    __tenant_owned__ = True
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+        return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+class TenantOptionalMixin:
+    """Kernel tables whose rows belong to a tenant or, with NULL, to the platform (audit, outbox, jobs).
+
+    Filtered like tenant-owned tables: a tenant session sees only its own rows, never the
+    platform's; the platform session sees all.
+    """
+
+    __tenant_optional__ = True
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805
+        return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=True)
+
+
+def tenant_tables() -> list[str]:
+    """Names of all tables whose rows belong to a tenant (the RLS test walks these)."""
+    return sorted(
+        m.class_.__tablename__
+        for m in Base.registry.mappers
+        if getattr(m.class_, "__tenant_owned__", False) or getattr(m.class_, "__tenant_optional__", False)
+    )
+
+
+# --- RLS -----------------------------------------------------------------------------------------
+
+RLS_PREDICATE = (
+    "(current_setting('xynap.platform', true) = 'on' "
+    "OR tenant_id = NULLIF(current_setting('xynap.tenant_id', true), '')::uuid)"
+)
+
+
+def rls_policy_sql(table: str) -> list[str]:
+    """SQL that puts a table behind the tenant wall on PostgreSQL (used by migrations)."""
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING {RLS_PREDICATE} WITH CHECK {RLS_PREDICATE}",
+    ]
+
+
+# --- session and tenant context ------------------------------------------------------------------
+
+
+class TenantViolation(RuntimeError):
+    """A write tried to cross the tenant wall; a programming error, never user input."""
+
+
+class XSession(Session):
+    """Session that knows its tenant (``info['tenant_id']``) or platform scope (``info['platform']``)."""
+
+
+@event.listens_for(XSession, "do_orm_execute")
+def _filter_by_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.execution_options.get("skip_tenant_filter", False):
+        return
+    info = state.session.info
+    if info.get("platform"):
+        return
+    tenant_id = info.get("tenant_id")
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
+        with_loader_criteria(TenantOptionalMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
+    )
+
+
+@event.listens_for(XSession, "before_flush")
+def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    tenant_id = session.info.get("tenant_id")
+    platform = session.info.get("platform", False)
+    for obj in session.new:
+        if isinstance(obj, TenantOptionalMixin):
+            if obj.tenant_id is None and not platform:
+                obj.tenant_id = tenant_id
+            elif obj.tenant_id != tenant_id and not platform:
+                raise TenantViolation(f"{type(obj).__name__} written into another tenant")
+            continue
+        if not isinstance(obj, TenantMixin):
+            continue
+        if obj.tenant_id is None:
+            if tenant_id is None:
+                raise TenantViolation(f"{type(obj).__name__} created outside a tenant context")
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id and not platform:
+            raise TenantViolation(f"{type(obj).__name__} written into another tenant")
+
+
+@event.listens_for(XSession, "after_begin")
+def _set_rls_context(session: Session, transaction: Any, connection: Any) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get("tenant_id")
+    connection.execute(
+        text("SELECT set_config('xynap.tenant_id', :t, true), set_config('xynap.platform', :p, true)"),
+        {"t": str(tenant_id) if tenant_id else "", "p": "on" if session.info.get("platform") else "off"},
+    )
+
+
+# --- engine ------------------------------------------------------------------------------------
+
+
+class Database:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"pool_pre_ping": False}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=20, max_overflow=20)
+        kwargs.update(engine_kwargs)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, sync_session_class=XSession, expire_on_commit=False, autoflush=True
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self, *, tenant_id: uuid.UUID | None = None, platform: bool = False) -> AsyncSession:
+        session = self.sessionmaker()
+        session.sync_session.info.update(tenant_id=tenant_id, platform=platform)
+        return session
+
+    @asynccontextmanager
+    async def tenant_session(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """A session that sees and writes only ``tenant_id``'s rows; commits on success."""
+        async with self.session(tenant_id=tenant_id) as session:
+            yield session
+            await session.commit()
+
+    @asynccontextmanager
+    async def platform_session(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
+        """A session for platform work across tenants (workers, platform console); commits on success."""
+        async with self.session(tenant_id=tenant_id, platform=True) as session:
+            yield session
+            await session.commit()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    global _database
+    if _database is None:
+        settings = get_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _database = Database(settings.effective_database_url)
+    return _database
+
+
+def set_database(db: Database | None) -> None:
+    global _database
+    _database = db
+
+
+def sync_engine_of(db: Database) -> Engine:
+    return db.engine.sync_engine
