@@ -40,7 +40,7 @@ def _mask(field: str, value: Any) -> Any:
 
 
 def entity_name(obj: Any) -> str:
-    return getattr(obj, "__audit_name__", None) or obj.__tablename__.removesuffix("s")
+    return getattr(obj, "__entity_name__", None) or obj.__tablename__.removesuffix("s")
 
 
 @event.listens_for(XSession, "after_flush")

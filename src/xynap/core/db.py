@@ -95,7 +95,11 @@ class VersionMixin:
 
 
 class TenantMixin:
-    """Marks a model as tenant-owned: filtered by the session, guarded by RLS on PostgreSQL."""
+    """Marks a model as tenant-owned: filtered by the session, guarded by RLS on PostgreSQL.
+
+    Routes address such a record as ``{<entity>_id}``; the entity name is ``__entity_name__``
+    or the table name without its plural "s" (the route-wide isolation test relies on it).
+    """
 
     __tenant_owned__ = True
 

@@ -158,3 +158,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "Internal error", "Something went wrong on our side.", request)
+
+
+def check_version(obj: Any, expected: int | None) -> None:
+    """Optimistic locking across requests: the client sends the version it edited."""
+    if expected is not None and getattr(obj, "version", None) != expected:
+        raise Conflict(
+            "The record was changed by someone else since you loaded it; reload it and apply your change again.",
+            code="version_conflict", current_version=getattr(obj, "version", None),
+        )

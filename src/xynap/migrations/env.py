@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from xynap.core.migrate import import_all_models
 from xynap.core.db import Base
+from xynap.core.migrate import import_all_models
 
 config = context.config
 import_all_models()

@@ -19,6 +19,7 @@ class ModuleRecord(IdMixin, TimestampMixin, Base):
     """A bookable module or shared component in the catalog (spec §6.1 ``modules``)."""
 
     __tablename__ = "modules"
+    __entity_name__ = "module"
 
     slug: Mapped[str] = mapped_column(String(50), unique=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -35,6 +36,7 @@ class ModuleRecord(IdMixin, TimestampMixin, Base):
 
 class ModulePlan(IdMixin, TimestampMixin, Base):
     __tablename__ = "module_plans"
+    __entity_name__ = "plan"
     __table_args__ = (UniqueConstraint("module_id", "tier"),)
 
     module_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("modules.id", ondelete="CASCADE"), index=True)
@@ -62,6 +64,7 @@ class Subscription(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):
     """A tenant's booking of one module (spec §6.1 ``tenant_modules``)."""
 
     __tablename__ = "tenant_modules"
+    __entity_name__ = "subscription"
     __table_args__ = (UniqueConstraint("tenant_id", "module_id"),)
 
     module_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("modules.id", ondelete="RESTRICT"), index=True)

@@ -17,6 +17,7 @@ class Tenant(IdMixin, TimestampMixin, VersionMixin, Base):
     """A customer company (spec §4.1/§6.1). Platform table: it is the wall, not behind it."""
 
     __tablename__ = "tenants"
+    __entity_name__ = "customer"
 
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core.db import Database, utcnow
-from xynap.core.errors import Conflict, NotFound, ValidationFailed
+from xynap.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from xynap.core.tenancy import ACCESS_READ, ACCESS_WRITE, HostTarget, TenantInfo
 from xynap.platform.catalog.models import ModuleRecord, Subscription
 from xynap.platform.tenants.models import TENANT_PLANS, TENANT_STATUSES, Tenant
@@ -116,3 +116,45 @@ def make_tenant_loader(db: Database, apply_license=None):
         )
 
     return load
+
+
+GIB = 1024**3
+
+
+async def reserve_storage(session: AsyncSession, tenant_id: uuid.UUID, size_bytes: int) -> None:
+    """Count ``size_bytes`` against the tenant's storage quota, atomically; refuse what does not fit.
+
+    One conditional UPDATE, so two uploads racing for the last gigabyte cannot both pass.
+    """
+    from sqlalchemy import update
+
+    if size_bytes <= 0:
+        return
+    result = await session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant_id,
+               Tenant.storage_used_bytes + size_bytes <= Tenant.storage_quota_gb * GIB)
+        .values(storage_used_bytes=Tenant.storage_used_bytes + size_bytes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        tenant = await session.get(Tenant, tenant_id)
+        raise AppError(
+            f"This needs {size_bytes} bytes, but the storage quota of {tenant.storage_quota_gb} GB is used up "
+            f"({tenant.storage_used_bytes} bytes in use). Delete files or book more storage.",
+            code="storage_quota_exceeded", status=409, quota_gb=tenant.storage_quota_gb,
+            used_bytes=tenant.storage_used_bytes,
+        )
+
+
+async def release_storage(session: AsyncSession, tenant_id: uuid.UUID, size_bytes: int) -> None:
+    from sqlalchemy import case, update
+
+    if size_bytes <= 0:
+        return
+    remaining = Tenant.storage_used_bytes - size_bytes
+    await session.execute(
+        update(Tenant).where(Tenant.id == tenant_id)
+        .values(storage_used_bytes=case((remaining < 0, 0), else_=remaining))
+        .execution_options(synchronize_session=False)
+    )
