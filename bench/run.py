@@ -27,10 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -547,9 +547,11 @@ async def measure_inprocess(runtime: Any, token: str, slug: str, n: int) -> dict
     permission = require("users:read").dependency
     principal = await load_principal(runtime, token, loaded)
 
+    app = SimpleNamespace(state=SimpleNamespace(runtime=runtime))  # what the deps read from request.app
+
     def new_request() -> Request:
         return Request({"type": "http", "method": "GET", "path": "/api/users/x", "headers": raw_headers,
-                        "query_string": b"", "state": {}})
+                        "query_string": b"", "state": {}, "app": app})
 
     async def chain() -> None:
         request = new_request()
@@ -614,6 +616,36 @@ async def measure_tenant_miss(runtime: Any, slugs: Sequence[str], n: int) -> flo
     return round((time.perf_counter() - t0) / n * 1e6, 1)
 
 
+def login_and_probe(base_url: str, me: dict[str, Any], other_slug: str) -> dict[str, Any]:
+    """Log in over HTTP, pick the record endpoint and check that every measured endpoint answers 200."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        resp = client.post("/api/login", json={"email": me["email"], "password": PASSWORD},
+                           headers={"X-Tenant": me["slug"]})
+        if resp.status_code != 200:
+            raise RuntimeError(f"login failed: {resp.status_code} {resp.text}")
+        token = resp.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "X-Tenant": me["slug"]}
+        record_path = f"/api/users/{me['user_id']}"
+        record = client.get(record_path, headers=headers)
+        if record.status_code in (404, 405):
+            say(f"GET {record_path} is not there yet ({record.status_code}): measuring GET /api/me instead")
+            record_path = "/api/me"
+            record = client.get(record_path, headers=headers)
+        if record.status_code != 200:
+            raise RuntimeError(f"GET {record_path} answered {record.status_code}: {record.text}")
+        bare = client.get("/api/_bench/bare")
+        if bare.status_code != 200:
+            raise RuntimeError(f"GET /api/_bench/bare answered {bare.status_code}: {bare.text} "
+                               "(are the bench endpoints mounted? settings.bench_endpoints)")
+        check = client.get("/api/_bench/tenant", headers={"X-Tenant": other_slug})
+        if check.status_code != 200 or check.json().get("slug") != other_slug:
+            raise RuntimeError(f"GET /api/_bench/tenant answered {check.status_code}: {check.text}")
+    return {"token": token, "record_path": record_path, "record_bytes": len(record.content),
+            "bare_bytes": len(bare.content), "record_sample": record.json(), "bare_sample": bare.json()}
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -673,9 +705,8 @@ def bench_env(database_url: str, data_dir: Path) -> dict[str, str]:
 
 
 async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
-    import httpx
-
     from tests.servers import PostgresServer
+
     from xynap.core.config import get_settings, reset_settings
     from xynap.core.migrate import upgrade
 
@@ -708,43 +739,22 @@ async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
 
         server = AppServer(env, workdir, server_cpus)
         say("starting the app server")
-        server.start()
-        with httpx.Client(base_url=server.url(""), timeout=30) as client:
-            resp = client.post("/api/login", json={"email": me["email"], "password": PASSWORD},
-                               headers={"X-Tenant": me["slug"]})
-            if resp.status_code != 200:
-                raise RuntimeError(f"login failed: {resp.status_code} {resp.text}")
-            token = resp.json()["access_token"]
-            auth_headers = {"Authorization": f"Bearer {token}"}
-            record_path = f"/api/users/{me['user_id']}"
-            probe = client.get(record_path, headers={**auth_headers, "X-Tenant": me["slug"]})
-            if probe.status_code == 404:
-                say(f"GET {record_path} is not there yet (404): measuring GET /api/me instead")
-                record_path = "/api/me"
-                probe = client.get(record_path, headers={**auth_headers, "X-Tenant": me["slug"]})
-            if probe.status_code != 200:
-                raise RuntimeError(f"GET {record_path} answered {probe.status_code}: {probe.text}")
-            record_bytes = len(probe.content)
-            bare = client.get("/api/_bench/bare")
-            if bare.status_code != 200:
-                raise RuntimeError(f"GET /api/_bench/bare answered {bare.status_code}: {bare.text} "
-                                   "(are the bench endpoints mounted? settings.bench_endpoints)")
-            bare_bytes = len(bare.content)
-            few = [p["slug"] for p in people]
-            check = client.get("/api/_bench/tenant", headers={"X-Tenant": few[0]})
-            if check.status_code != 200 or check.json().get("slug") != few[0]:
-                raise RuntimeError(f"GET /api/_bench/tenant answered {check.status_code}: {check.text}")
+        await asyncio.to_thread(server.start)
+        few = [p["slug"] for p in people]
+        probe = await asyncio.to_thread(login_and_probe, server.url(""), me, few[0])
+        token, record_path = probe["token"], probe["record_path"]
+        auth_headers = {"Authorization": f"Bearer {token}"}
 
         scenarios: dict[str, dict[str, Any]] = {}
 
-        def run(name: str, spec: LoadSpec, tenants_present: int) -> None:
+        async def run(name: str, spec: LoadSpec, tenants_present: int) -> None:
             if name not in opts.only:
                 return
             say(f"{name}: {SCENARIOS[name]} — warm-up {opts.warmup:g} s, measure {spec.duration:g} s, "
                 f"{spec.connections} connection(s)")
             if opts.warmup > 0:
-                loader.run(LoadSpec(**{**spec.__dict__, "duration": opts.warmup}))
-            result = loader.run(spec)
+                await asyncio.to_thread(loader.run, LoadSpec(**{**spec.__dict__, "duration": opts.warmup}))
+            result = await asyncio.to_thread(loader.run, spec)
             result.update(description=SCENARIOS[name], path=spec.path, connections=spec.connections,
                           tenants_present=tenants_present, distinct_tenants=len(spec.tenants))
             scenarios[name] = result
@@ -756,14 +766,15 @@ async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
         assert port is not None
         conns, seconds = opts.connections, opts.duration
         auth_spec = dict(port=port, path=record_path, headers=auth_headers, tenants=[me["slug"]], duration=seconds)
-        run("bare", LoadSpec(port=port, path="/api/_bench/bare", connections=conns, duration=seconds),
-            BENCH_TENANTS)
-        run("auth", LoadSpec(**auth_spec, connections=conns), BENCH_TENANTS)
-        run("bare_c1", LoadSpec(port=port, path="/api/_bench/bare", connections=1, duration=seconds), BENCH_TENANTS)
-        run("auth_c1", LoadSpec(**auth_spec, connections=1), BENCH_TENANTS)
-        run("tenant_10", LoadSpec(port=port, path="/api/_bench/tenant", tenants=few, connections=conns,
-                                  duration=seconds), BENCH_TENANTS)
-        server.stop()
+        await run("bare", LoadSpec(port=port, path="/api/_bench/bare", connections=conns, duration=seconds),
+                  BENCH_TENANTS)
+        await run("auth", LoadSpec(**auth_spec, connections=conns), BENCH_TENANTS)
+        await run("bare_c1", LoadSpec(port=port, path="/api/_bench/bare", connections=1, duration=seconds),
+                  BENCH_TENANTS)
+        await run("auth_c1", LoadSpec(**auth_spec, connections=1), BENCH_TENANTS)
+        await run("tenant_10", LoadSpec(port=port, path="/api/_bench/tenant", tenants=few, connections=conns,
+                                        duration=seconds), BENCH_TENANTS)
+        await asyncio.to_thread(server.stop)
 
         inproc: dict[str, Any] = {}
         if "inproc" in opts.only:
@@ -780,16 +791,16 @@ async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
         spread = [slug_of(i) for i in range(0, MANY_TENANTS, MANY_TENANTS // DISTINCT_SLUGS_MANY)]
         if opts.only & NEEDS_MANY:
             say("restarting the app server (cold caches)")
-            server.start()
+            await asyncio.to_thread(server.start)
             port = server.port
             assert port is not None
             auth_spec["port"] = port
-            run("bare_10k", LoadSpec(port=port, path="/api/_bench/bare", connections=conns, duration=seconds),
-                tenants_now)
-            run("tenant_10k", LoadSpec(port=port, path="/api/_bench/tenant", tenants=spread, connections=conns,
-                                       duration=seconds), tenants_now)
-            run("auth_10k", LoadSpec(**auth_spec, connections=conns), tenants_now)
-            server.stop()
+            await run("bare_10k", LoadSpec(port=port, path="/api/_bench/bare", connections=conns,
+                                           duration=seconds), tenants_now)
+            await run("tenant_10k", LoadSpec(port=port, path="/api/_bench/tenant", tenants=spread,
+                                             connections=conns, duration=seconds), tenants_now)
+            await run("auth_10k", LoadSpec(**auth_spec, connections=conns), tenants_now)
+            await asyncio.to_thread(server.stop)
 
         if "inproc" in opts.only:
             say(f"in-process: tenant-cache miss with {tenants_now:,} tenants")
@@ -817,8 +828,8 @@ async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
                 "postgresql": "throwaway cluster on 127.0.0.1 (fsync, synchronous_commit, full_page_writes off), "
                               "app role without BYPASSRLS",
                 "record_endpoint": record_path,
-                "record_bytes": record_bytes,
-                "bare_bytes": bare_bytes,
+                "record_bytes": probe["record_bytes"],
+                "bare_bytes": probe["bare_bytes"],
                 "tenant_cache_ttl_s": settings.tenant_cache_ttl_seconds,
                 "permission_cache_ttl_s": settings.permission_cache_ttl_seconds,
             },
@@ -827,7 +838,7 @@ async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
         }
     finally:
         if server is not None:
-            server.stop()
+            await asyncio.to_thread(server.stop)
         if runtime is not None:
             await runtime.db.dispose()
         pg.stop()
@@ -920,7 +931,7 @@ def render_section(result: dict[str, Any]) -> str:
         f"{st['load_cpus']}; PostgreSQL {sw.get('postgresql', '?')} on the same machine: {st['postgresql']}",
         f"- **Record endpoint:** `GET {st['record_endpoint']}` ({st['record_bytes']} bytes of JSON); bare: "
         f"`GET /api/_bench/bare` ({st['bare_bytes']} bytes) on the platform host without `X-Tenant`",
-        f"- **Versions:** " + ", ".join(f"{k} {v}" for k, v in sw.items()),
+        "- **Versions:** " + ", ".join(f"{k} {v}" for k, v in sw.items()),
         "",
     ]
     if s:
@@ -949,7 +960,8 @@ def render_section(result: dict[str, Any]) -> str:
             lines.append(f"| **whole platform layer, chained ({inproc['iterations']:,} iterations)** "
                          f"| **{inproc['chain_us']:.1f}** |")
         if "tenant_miss_us_10" in inproc:
-            lines.append(f"| tenant-cache miss (DB lookup + bookings), 10 tenants | {inproc['tenant_miss_us_10']:.0f} |")
+            lines.append(f"| tenant-cache miss (DB lookup + bookings), 10 tenants "
+                         f"| {inproc['tenant_miss_us_10']:.0f} |")
         if "tenant_miss_us_10k" in inproc:
             lines.append(f"| tenant-cache miss (DB lookup + bookings), {MANY_TENANTS:,} tenants "
                          f"| {inproc['tenant_miss_us_10k']:.0f} |")
@@ -957,7 +969,8 @@ def render_section(result: dict[str, Any]) -> str:
     if d:
         lines += ["Derived:", ""]
         if "throughput_ratio_auth_bare" in d:
-            lines.append(f"- throughput of the authenticated GET / bare: **{d['throughput_ratio_auth_bare'] * 100:.0f} %**")
+            lines.append(f"- throughput of the authenticated GET / bare: "
+                         f"**{d['throughput_ratio_auth_bare'] * 100:.0f} %**")
             lines.append(f"- server time per request (1 / throughput, one worker saturated): bare "
                          f"{d['service_time_bare_ms']:.3f} ms, auth GET {d['service_time_auth_ms']:.3f} ms, "
                          f"difference **{d['service_time_delta_ms']:.3f} ms**")
