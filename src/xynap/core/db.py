@@ -133,9 +133,11 @@ def tenant_tables() -> list[str]:
 
 # --- RLS -----------------------------------------------------------------------------------------
 
+# A session bound to no tenant may only touch rows without tenant (platform rows of the optional
+# tables); tenant-owned tables have NOT NULL tenant_id, so for them this is plain equality.
 RLS_PREDICATE = (
     "(current_setting('xynap.platform', true) = 'on' "
-    "OR tenant_id = NULLIF(current_setting('xynap.tenant_id', true), '')::uuid)"
+    "OR tenant_id IS NOT DISTINCT FROM NULLIF(current_setting('xynap.tenant_id', true), '')::uuid)"
 )
 
 

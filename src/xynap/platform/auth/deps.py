@@ -55,6 +55,9 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     runtime: Runtime = request.app.state.runtime
     tenant: TenantInfo | None = getattr(request.state, "tenant", None)
     principal: Principal | None = getattr(request.state, "principal", None)
+    if tenant is None and principal is None and _bearer(request):
+        # On the platform host the session's scope depends on who calls: resolve that first.
+        principal = await current_principal(request)
     platform = tenant is None and principal is not None and principal.is_platform
     session = runtime.db.session(tenant_id=tenant.id if tenant else None, platform=platform)
     session.sync_session.info["request"] = request
