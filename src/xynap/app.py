@@ -6,17 +6,19 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from xynap import __version__
 from xynap.core.config import Settings, get_settings
 from xynap.core.db import Database
-from xynap.core.errors import install_error_handlers
+from xynap.core.errors import install_error_handlers, problem
 from xynap.core.middleware import PlatformMiddleware
 from xynap.core.modules import Module, ModuleRegistry
 from xynap.core.observability import configure_logging
@@ -111,8 +113,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start_runtime(runtime, background=run_background)
-        for problem in runtime.registry.problems:
-            log.warning(problem)
+        for message in runtime.registry.problems:
+            log.warning(message)
         try:
             yield
         finally:
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         gate = [module_gate(module.slug, module.kind)]
         for router in module.routers:
             app.include_router(router, prefix=module.api_prefix, dependencies=gate)
+    _mount_frontend(app, settings)
     if settings.bench_endpoints:
         from xynap.platform.bench_api import router as bench_router
 
@@ -177,6 +180,39 @@ def _mount_operations(app: FastAPI, runtime: Runtime) -> None:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+
+
+def frontend_dir(settings: Settings) -> Path | None:
+    """The built web app: XYNAP_FRONTEND_DIR, else frontend/dist of a source checkout."""
+    candidates = [settings.frontend_dir] if settings.frontend_dir else []
+    candidates.append(Path(__file__).resolve().parents[2] / "frontend" / "dist")
+    for path in candidates:
+        if path and (path / "index.html").is_file():
+            return path
+    return None
+
+
+def _mount_frontend(app: FastAPI, settings: Settings) -> None:
+    """Serve the single-page app at / with history-mode fallback: one process, one port."""
+    root = frontend_dir(settings)
+    if root is None:
+        @app.get("/", include_in_schema=False)
+        async def no_frontend() -> JSONResponse:
+            return JSONResponse({"name": "XyNaP", "api": "/api/docs",
+                                 "hint": "the web app is not built; run `make run` (it builds frontend/)"})
+        return
+    index = root / "index.html"
+    if (root / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=root / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str) -> Response:
+        if path.startswith("api/") or path == "api":
+            return problem(404, "not_found", "Not found", "No such API route.")
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and root.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
 def configure(settings: Settings) -> None:

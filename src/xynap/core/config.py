@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "XyNaP <noreply@localhost>"
 
+    frontend_dir: Path | None = None  # built web app; default frontend/dist of the checkout
+
     bench_endpoints: bool = Field(default=False, description="expose /api/_bench/* for make bench")
 
     @property
