@@ -55,12 +55,16 @@ def parse_host(host: str, x_tenant: str | None, base_domain: str, default_tenant
     base = base_domain.lower()
     if name.endswith("." + base):
         label = name[: -len(base) - 1]
+        if label == PLATFORM_LABEL:  # the console of a self-hosted install, whose other hosts are the company's
+            return HostTarget()
         if label and "." not in label:
             return HostTarget(slug=label)
     if name in (base, "localhost", "127.0.0.1", "[::1]", "testserver") or not name:
         return HostTarget(slug=default_tenant) if default_tenant else HostTarget()
     return HostTarget(custom_domain=name)
 
+
+PLATFORM_LABEL = "platform"  # a reserved slug: platform.<base-domain> is always the platform console
 
 Loader = Callable[[HostTarget], Awaitable[TenantInfo | None]]
 
