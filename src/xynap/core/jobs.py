@@ -7,11 +7,12 @@ other processes find the job on their next poll.
 
 A worker claims due jobs with one ``UPDATE ... RETURNING`` statement that moves them to
 ``running`` and gives them a lease (``locked_until``). On PostgreSQL the rows are picked with
-``FOR UPDATE SKIP LOCKED`` so that any number of workers on any number of machines never run
-one job twice; SQLite serialises writers, so the same statement without the locking clause is
-enough there. While a job runs its lease is extended every third of the lease (heartbeat); if
-a worker dies, the lease runs out and another worker picks the job up again: killing a
-server loses no job. Delivery is therefore *at least once*: handlers should be idempotent.
+``FOR UPDATE SKIP LOCKED`` (in a materialized CTE, see ``_picked``) so that any number of
+workers on any number of machines never run one job twice; SQLite serialises writers, so the
+same statement without the locking clause is enough there. While a job runs, its lease is
+extended every third of the lease (heartbeat); if a worker dies, the lease runs out and another
+worker picks the job up again: killing a server loses no job. Delivery is therefore *at least
+once*: handlers should be idempotent.
 
 A failing job is retried with exponential backoff (2 s, 4 s, 8 s ... capped at an hour, ±10 %
 jitter) until ``max_attempts``; then it is ``dead`` (kept with its last error and traceback)
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -217,22 +218,42 @@ class JobContext:
     session: AsyncSession
     runtime: Any
     worker_id: str = ""
+    # progress that could not be written yet (SQLite, see report_progress); written with the outcome
+    unsaved_progress: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def is_last_attempt(self) -> bool:
         return self.attempt >= self.max_attempts
 
     async def report_progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        """Write ``Job.progress`` now, in its own short transaction, so that the UI can poll it."""
+        """Write ``Job.progress`` now, in its own short transaction, so that the UI can poll it.
+
+        SQLite has a single writer: while this job's own session holds uncommitted writes, a
+        second connection would wait for it until the busy timeout. Then the progress is kept and
+        written by the next call that can write, or with the job's outcome (commit the session
+        between batches to make progress visible at once on SQLite too).
+        """
         progress: dict[str, Any] = {"done": done, "total": total, "message": message,
                                     "updated_at": utcnow().isoformat()}
         if total:
             progress["percent"] = round(100.0 * done / total, 1)
+        if await self._session_holds_sqlite_write_lock():
+            self.unsaved_progress = progress
+            return
         async with self.runtime.db.platform_session() as session:
             await session.execute(
                 update(Job).where(Job.id == self.job_id).values(progress=progress),
                 execution_options={"synchronize_session": False},
             )
+        self.unsaved_progress = None
+
+    async def _session_holds_sqlite_write_lock(self) -> bool:
+        if self.runtime.db.dialect != "sqlite" or not self.session.in_transaction():
+            return False
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        # sqlite3/aiosqlite: a transaction is open only after a write (reads run outside one)
+        return bool(getattr(raw.driver_connection, "in_transaction", False))
 
 
 @dataclass(frozen=True)
@@ -262,6 +283,22 @@ def _json_result(value: Any) -> dict[str, Any] | None:
     return json.loads(json.dumps(value, default=str))
 
 
+def _picked(runtime: Any, model: Any, pick: Select[Any]) -> ColumnElement[bool]:
+    """The WHERE clause of a claiming UPDATE: ``model.id`` is one of the ids ``pick`` selects.
+
+    On PostgreSQL the ids are locked with ``FOR UPDATE SKIP LOCKED`` in a MATERIALIZED CTE
+    (``WITH picked AS MATERIALIZED (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ... FROM
+    picked``): evaluated exactly once. The shorter ``WHERE id IN (SELECT ... LIMIT n FOR UPDATE
+    SKIP LOCKED)`` may be planned as a subplan that runs again for every row and then claims far
+    more than ``n`` rows. SQLite runs the uncorrelated IN subquery once and serialises writers.
+    """
+    if runtime.db.dialect == "postgresql":
+        picked = pick.with_for_update(skip_locked=True).cte(f"picked_{model.__tablename__}")
+        picked = picked.prefix_with("MATERIALIZED")
+        return model.id == picked.c.id
+    return model.id.in_(pick.correlate(None).scalar_subquery())
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -275,7 +312,8 @@ class Worker:
     def __init__(self, runtime: Any, worker_id: str | None = None, concurrency: int | None = None,
                  poll_interval: float = 1.0, *, lease_seconds: float | None = None,
                  backoff_base: float = BACKOFF_BASE_SECONDS, backoff_cap: float = BACKOFF_CAP_SECONDS,
-                 names: Iterable[str] | None = None, shutdown_timeout: float = SHUTDOWN_GRACE_SECONDS) -> None:
+                 names: Iterable[str] | None = None,
+                 shutdown_timeout: float = SHUTDOWN_GRACE_SECONDS) -> None:
         self.runtime = runtime
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = max(1, concurrency or runtime.settings.worker_concurrency)
@@ -312,8 +350,8 @@ class Worker:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before the next attempt after ``attempt`` failed (1-based)."""
-        delay = self.backoff_base * (2 ** max(0, attempt - 1))
-        return min(self.backoff_cap, delay) * random.uniform(0.9, 1.1)
+        delay = self.backoff_base * (2 ** min(max(0, attempt - 1), 40))
+        return min(self.backoff_cap, delay * random.uniform(0.9, 1.1))
 
     async def run_once(self) -> int:
         """Claim one batch (up to ``concurrency`` jobs), run it to the end and return its size."""
@@ -351,7 +389,7 @@ class Worker:
             log.info("job worker %s stopped", self.worker_id)
 
     async def drain(self, timeout: float) -> None:
-        """Wait for running jobs; cancel (and hand back to the queue) what is still running after ``timeout``."""
+        """Wait for running jobs; after ``timeout`` cancel the rest (they go back to the queue)."""
         if not self._running:
             return
         pending = set(self._running)
@@ -374,11 +412,9 @@ class Worker:
         if self.names is not None:
             pick = pick.where(Job.name.in_(sorted(self.names)))
         pick = pick.order_by(Job.run_at).limit(limit)
-        if self.runtime.db.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         stmt = (
             update(Job)
-            .where(Job.id.in_(pick.correlate(None).scalar_subquery()))
+            .where(_picked(self.runtime, Job, pick))
             .values(status="running", attempts=Job.attempts + 1, locked_by=self.worker_id,
                     locked_until=now + dt.timedelta(seconds=self.lease_seconds), started_at=now,
                     finished_at=None)
@@ -435,23 +471,27 @@ class Worker:
         finally:
             heartbeat.cancel()
         await session.close()
+        progress = ctx.unsaved_progress
         if error is None:
-            await self._finish(job, "succeeded", result=result)
+            await self._finish(job, "succeeded", result=result, progress=progress)
         elif job.attempts >= job.max_attempts:
             log.error("job %s (%s) failed for the last time (attempt %d): %s", job.name, job.id,
                       job.attempts, error, exc_info=error)
-            await self._finish(job, "dead", last_error=_error_text(error))
+            await self._finish(job, "dead", last_error=_error_text(error), progress=progress)
         else:
             delay = self.backoff(job.attempts)
             log.warning("job %s (%s) failed (attempt %d of %d), retrying in %.1fs: %s", job.name, job.id,
                         job.attempts, job.max_attempts, delay, error)
-            await self._finish(job, "queued", last_error=_error_text(error),
+            await self._finish(job, "queued", last_error=_error_text(error), progress=progress,
                                run_at=utcnow() + dt.timedelta(seconds=delay))
 
     async def _finish(self, job: ClaimedJob, status: str, *, result: dict[str, Any] | None = None,
-                      last_error: str | None = None, run_at: dt.datetime | None = None) -> None:
+                      last_error: str | None = None, run_at: dt.datetime | None = None,
+                      progress: dict[str, Any] | None = None) -> None:
         now = utcnow()
         values: dict[str, Any] = {"status": status, "locked_by": None, "locked_until": None}
+        if progress is not None:
+            values["progress"] = progress
         if status == "succeeded":
             values.update(result=result, finished_at=now)
         elif status == "dead":
@@ -578,13 +618,11 @@ class Scheduler:
             .order_by(JobSchedule.next_run_at)
             .limit(self.batch)
         )
-        if self.runtime.db.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         # Writing first takes SQLite's write lock at once; a second scheduler waits, then finds
         # next_run_at already advanced. On PostgreSQL it skips the rows this one has locked.
         claim = (
             update(JobSchedule)
-            .where(JobSchedule.id.in_(pick.correlate(None).scalar_subquery()))
+            .where(_picked(self.runtime, JobSchedule, pick))
             .values(last_run_at=now)
             .returning(JobSchedule.id, JobSchedule.name, JobSchedule.cron, JobSchedule.job_name,
                        JobSchedule.payload, JobSchedule.next_run_at)
@@ -597,7 +635,8 @@ class Scheduler:
                 try:
                     values = {"next_run_at": next_fire(row.cron, max(now, row.next_run_at))}
                 except Exception:
-                    log.error("schedule %r has an invalid cron expression %r; deactivated", row.name, row.cron)
+                    log.error("schedule %r has an invalid cron expression %r; deactivated",
+                              row.name, row.cron)
                     values = {"is_active": False}
                 await session.execute(
                     update(JobSchedule).where(JobSchedule.id == row.id).values(**values),

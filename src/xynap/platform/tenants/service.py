@@ -126,14 +126,14 @@ async def reserve_storage(session: AsyncSession, tenant_id: uuid.UUID, size_byte
 
     One conditional UPDATE, so two uploads racing for the last gigabyte cannot both pass.
     """
-    from sqlalchemy import update
+    from sqlalchemy import BigInteger, cast, update
 
     if size_bytes <= 0:
         return
     result = await session.execute(
         update(Tenant)
         .where(Tenant.id == tenant_id,
-               Tenant.storage_used_bytes + size_bytes <= Tenant.storage_quota_gb * GIB)
+               Tenant.storage_used_bytes + size_bytes <= cast(Tenant.storage_quota_gb, BigInteger) * GIB)
         .values(storage_used_bytes=Tenant.storage_used_bytes + size_bytes)
         .execution_options(synchronize_session=False)
     )
