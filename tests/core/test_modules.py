@@ -419,3 +419,16 @@ async def test_a_role_without_grants_is_refused(factory, role):
     tenant = await factory.tenant(modules=("example",))
     outsider = await factory.member(tenant, role)
     _problem(await outsider.get("/api/example/items"), 403, "permission_denied")
+
+
+def test_a_module_behind_a_cycle_is_named_as_blocked_not_as_a_member():
+    from xynap.core.modules import Module, ModuleRegistry
+
+    a = Module(slug="cyc_a", name="A", depends=["cyc_b"])
+    b = Module(slug="cyc_b", name="B", depends=["cyc_a"])
+    c = Module(slug="cyc_c", name="C", depends=["cyc_a"])
+    registry = ModuleRegistry([(a, "t"), (b, "t"), (c, "t")])
+    reasons = {e.module.slug: e.reason for e in registry.all_entries()}
+    assert reasons["cyc_a"] == reasons["cyc_b"] == "dependency cycle among cyc_a, cyc_b"
+    assert "cyc_c" not in reasons["cyc_c"].split("among")[-1]
+    assert reasons["cyc_c"].startswith("depends on 'cyc_a'")

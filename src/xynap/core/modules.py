@@ -202,10 +202,27 @@ class ModuleRegistry:
             ordered.extend(ready)
             pending.difference_update(ready)
         if pending:
-            cyclic = sorted(pending)
-            for slug in cyclic:
-                self._disable(slug, f"dependency cycle among {', '.join(cyclic)}")
+            in_cycle = {s for s in pending if self._reaches(s, s, pending)}
+            cycle_names = ", ".join(sorted(in_cycle))
+            for slug in sorted(in_cycle):
+                self._disable(slug, f"dependency cycle among {cycle_names}")
+            for slug in sorted(pending - in_cycle):
+                blocked = sorted(d for d in self.entries[slug].module.depends if d in pending)
+                self._disable(slug, f"depends on {', '.join(map(repr, blocked))}, which is disabled (dependency cycle)")
         self.order = ordered
+
+    def _reaches(self, start: str, target: str, within: set[str]) -> bool:
+        """Whether ``target`` is reachable from ``start`` through dependencies inside ``within``."""
+        stack, seen = list(self.entries[start].module.depends), set()
+        while stack:
+            node = stack.pop()
+            if node == target:
+                return True
+            if node in seen or node not in within:
+                continue
+            seen.add(node)
+            stack.extend(self.entries[node].module.depends)
+        return False
 
     def _disable(self, slug: str, reason: str) -> None:
         entry = self.entries[slug]
