@@ -21,13 +21,13 @@ UV_RUN = $(UV) run $(if $(wildcard uv.lock),--frozen,)
 XDIST = $(if $(shell grep -s -q '^name = "pytest-xdist"' uv.lock && echo yes),-n auto,)
 PYTEST = $(UV_RUN) pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
-.PHONY: help ensure-uv install system-deps run test lint bench clean
+.PHONY: help ensure-uv install system-deps browser-deps frontend frontend-check api-client run test test-python test-e2e lint bench clean
 
 help:
 	@echo "make install      install the project and dev dependencies (uv sync)"
 	@echo "make system-deps  install PostgreSQL and Redis with apt when missing (root only)"
 	@echo "make run          migrate, create the demo tenant and serve on $(HOST):$(PORT)"
-	@echo "make test         ruff + pytest against SQLite and against PostgreSQL"
+	@echo "make test         ruff, web-app checks, pytest on SQLite and PostgreSQL, browser tests"
 	@echo "make bench        run the benchmarks (python -m bench.run)"
 	@echo "make lint         ruff check"
 	@echo "make clean        remove var/ and caches"
@@ -72,7 +72,48 @@ system-deps:
 	apt-get install -y --no-install-recommends postgresql redis-server
 	have_pg || { echo "PostgreSQL server binaries still not found after apt-get" >&2; exit 1; }
 
-run: install
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser-deps:
+	@if [ -x /usr/bin/chromium ] || [ -n "$${XYNAP_CHROMIUM:-}" ]; then exit 0; fi
+	if [ "$$(id -u)" -ne 0 ]; then
+	  echo "Chromium is missing; install it as root: apt-get install -y chromium fonts-dejavu-core" >&2
+	  exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+
+# The web app: install its locked npm dependencies and build it into frontend/dist.
+frontend:
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js >= 20.19 and npm" >&2; exit 1; }
+	if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
+	  npm --prefix frontend ci --no-audit --no-fund
+	fi
+	npm --prefix frontend run build
+
+# CI guard: the committed OpenAPI document and generated client match the backend; types and unit tests pass.
+frontend-check: install
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js >= 20.19 and npm" >&2; exit 1; }
+	npm --prefix frontend ci --no-audit --no-fund
+	cp frontend/openapi.json frontend/openapi.committed.json
+	$(UV_RUN) python scripts/export_openapi.py frontend/openapi.json
+	if ! cmp -s frontend/openapi.json frontend/openapi.committed.json; then
+	  rm -f frontend/openapi.committed.json
+	  echo "frontend/openapi.json is out of date: run 'make api-client' and commit the result" >&2
+	  exit 1
+	fi
+	rm -f frontend/openapi.committed.json
+	npm --prefix frontend run check:api
+	npm --prefix frontend run typecheck
+	npm --prefix frontend test
+	npm --prefix frontend run build
+
+# Regenerate the OpenAPI document and the typed client after changing the API.
+api-client: install
+	$(UV_RUN) python scripts/export_openapi.py frontend/openapi.json
+	npm --prefix frontend run gen:api
+
+run: install frontend
 	$(UV_RUN) xynap migrate
 	$(UV_RUN) xynap demo
 	$(UV_RUN) xynap serve --host $(HOST) --port $(PORT)
@@ -80,15 +121,23 @@ run: install
 lint: ensure-uv
 	$(UV_RUN) ruff check src tests bench
 
+test: system-deps browser-deps install lint frontend-check test-python test-e2e
+
 # Both database backends are always run; make fails if either run fails.
-test: system-deps install lint
+test-python: system-deps install
 	@status=0
 	echo "=== pytest: SQLite ==="
-	XYNAP_TEST_DB=sqlite $(PYTEST) || status=1
+	XYNAP_TEST_DB=sqlite $(PYTEST) --ignore=tests/e2e || status=1
 	echo "=== pytest: PostgreSQL ==="
-	XYNAP_TEST_DB=postgresql $(PYTEST) || status=1
+	XYNAP_TEST_DB=postgresql $(PYTEST) --ignore=tests/e2e || status=1
 	if [ $$status -ne 0 ]; then echo "tests FAILED" >&2; fi
 	exit $$status
+
+# Browser tests against a real server on SQLite, driving Debian's Chromium (needs frontend/dist).
+test-e2e: browser-deps install
+	@[ -f frontend/dist/index.html ] || $(MAKE) frontend
+	echo "=== pytest: browser ==="
+	$(UV_RUN) pytest -q -p no:cacheprovider tests/e2e
 
 bench: system-deps install
 	$(UV_RUN) python -m bench.run

@@ -1,0 +1,18 @@
+export default {
+  title: 'Beispiel',
+  subtitle: 'Einträge Ihres Teams – ein Beispiel für ein Modul.',
+  newItem: 'Neuer Eintrag',
+  itemTitle: 'Titel',
+  itemBody: 'Notiz',
+  create: 'Eintrag anlegen',
+  created: 'Eintrag „{title}“ angelegt.',
+  search: 'Einträge durchsuchen',
+  emptyTitle: 'Noch keine Einträge',
+  emptyText: 'Legen Sie den ersten Eintrag an – er erscheint hier und auf dem Dashboard.',
+  noMatch: 'Kein Eintrag passt zu Ihrer Suche.',
+  loadMore: 'Weitere laden',
+  createdAt: 'Angelegt {date}',
+  readOnly: 'Dieses Modul ist nur lesbar. Neue Einträge sind erst wieder möglich, wenn die Buchung aktiv ist.',
+  widgetEmpty: 'Noch keine Einträge.',
+  openAll: 'Alle Einträge',
+}

@@ -1,0 +1,18 @@
+export default {
+  title: 'Example',
+  subtitle: "Your team's items – an example of a module.",
+  newItem: 'New item',
+  itemTitle: 'Title',
+  itemBody: 'Note',
+  create: 'Create item',
+  created: 'Item “{title}” created.',
+  search: 'Search items',
+  emptyTitle: 'No items yet',
+  emptyText: 'Create the first item – it shows up here and on the dashboard.',
+  noMatch: 'No item matches your search.',
+  loadMore: 'Load more',
+  createdAt: 'Created {date}',
+  readOnly: 'This module is read-only. New items are possible again once the booking is active.',
+  widgetEmpty: 'No items yet.',
+  openAll: 'All items',
+}
