@@ -400,7 +400,7 @@ class PostgresServer:
                 text=True,
             )
             if proc.returncode != 0:
-                raise ServerError(f"could not create system user {SUPERUSER!r}: {proc.stderr.strip()}")
+                raise ServerError(f"could not create system user {SUPERUSER!r}: {proc.stderr.strip()}") from None
         return SUPERUSER
 
     def _chown(self, path: Path) -> None:

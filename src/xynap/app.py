@@ -84,7 +84,7 @@ async def start_runtime(runtime: Runtime, *, background: bool) -> None:
     from xynap.core.events import start_events
     from xynap.core.jobs import start_jobs
 
-    await start_events(runtime)
+    await start_events(runtime, background=background)
     await start_jobs(runtime, run_worker=background)
 
 

@@ -35,8 +35,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _mask(field: str, value: Any) -> Any:
-    return "***" if value is not None and any(m in field for m in SECRET_MARKERS) else _jsonable(value)
+def _mask(field: str, value: Any, secret: bool = False) -> Any:
+    if value is not None and (secret or any(m in field for m in SECRET_MARKERS)):
+        return "***"
+    return _jsonable(value)
+
+
+def mark_secret(obj: Any, *fields: str) -> None:
+    """Mask these fields of ``obj`` in the audit log although their names look harmless
+    (e.g. the ``value`` of a setting declared secret)."""
+    obj._audit_secret_fields = frozenset(getattr(obj, "_audit_secret_fields", ())) | set(fields)
+
+
+def _entity_id(state: Any, obj: Any) -> str:
+    ident = getattr(obj, "id", None)
+    if ident is None:  # tables keyed by something else (global_settings.key)
+        parts = [p for p in state.mapper.primary_key_from_instance(obj) if p is not None]
+        ident = ":".join(str(p) for p in parts) or None
+    return "" if ident is None else str(ident)
 
 
 def entity_name(obj: Any) -> str:
@@ -54,26 +70,28 @@ def _collect_changes(session: Session, flush_context: Any) -> None:
         if isinstance(obj, NOT_AUDITED) or not hasattr(obj, "__tablename__"):
             continue
         state = inspect(obj)
+        secret = getattr(obj, "_audit_secret_fields", frozenset())
         changes: dict[str, Any] = {}
         for attr in state.mapper.column_attrs:
             key = attr.key
             if key in ("updated_at", "version"):
                 continue
             hist = state.attrs[key].history
+            hidden = key in secret
             if verb == "create":
                 value = getattr(obj, key)
                 if value is not None:
-                    changes[key] = [None, _mask(key, value)]
+                    changes[key] = [None, _mask(key, value, hidden)]
             elif verb == "delete":
                 value = getattr(obj, key)
-                changes[key] = [_mask(key, value), None]
+                changes[key] = [_mask(key, value, hidden), None]
             elif hist.has_changes():
                 before = hist.deleted[0] if hist.deleted else None
                 after = hist.added[0] if hist.added else None
-                changes[key] = [_mask(key, before), _mask(key, after)]
+                changes[key] = [_mask(key, before, hidden), _mask(key, after, hidden)]
         if verb == "update" and not changes:
             continue
-        pending.append((f"{entity_name(obj)}.{verb}", entity_name(obj), str(getattr(obj, "id", "")), changes,
+        pending.append((f"{entity_name(obj)}.{verb}", entity_name(obj), _entity_id(state, obj), changes,
                         getattr(obj, "tenant_id", None)))
 
 

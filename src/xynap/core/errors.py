@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -119,6 +119,18 @@ _STATUS_CODES = {
 }
 
 
+def is_bad_value(exc: DBAPIError) -> bool:
+    """The database refused a value the client sent: a NUL character in text (PostgreSQL), a number
+    out of the column's range, JSON it cannot store. SQLSTATE class 22 is "data exception"; asyncpg
+    refuses parameters it cannot encode before sending them (a ValueError)."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and state.startswith("22"):
+        return True
+    cause = getattr(orig, "__cause__", None) or getattr(orig, "__context__", None)
+    return isinstance(orig, ValueError) or isinstance(cause, ValueError)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -153,6 +165,16 @@ def install_error_handlers(app: FastAPI) -> None:
                            request)
         log.exception("integrity error")
         return problem(409, "integrity_error", "Conflict", "The change violates a data rule.", request)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_bad_value(exc):
+            log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+            return problem(422, "invalid_value", "Invalid input",
+                           "A value cannot be stored: it contains characters that are not allowed "
+                           "(such as NUL) or lies outside the allowed range.", request)
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "Internal error", "Something went wrong on our side.", request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,10 +7,12 @@ cost is part of the platform overhead we measure.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,10 +23,17 @@ from xynap.core.tenancy import parse_host
 log = logging.getLogger("xynap.http")
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 TENANT_FREE = ("/api/health", "/api/ready", "/metrics", "/api/openapi.json", "/api/docs")
+# A caller's X-Request-ID is echoed and stored (audit_log.request_id is 64 characters): accept
+# only short, plain ids and make up a new one otherwise.
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised while the body streams in. An HTTPException, so that FastAPI's body parsing passes it
+    on (it turns other errors into 400) and the problem handler answers 413 payload_too_large."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The body may be at most {limit} bytes.")
 
 
 class PlatformMiddleware:
@@ -38,7 +47,9 @@ class PlatformMiddleware:
             return
         started = time.perf_counter()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        rid = headers.get("x-request-id") or ""
+        if not REQUEST_ID_RE.match(rid):
+            rid = uuid.uuid4().hex
         token = request_id_var.set(rid)
         state = scope.setdefault("state", {})
         state["request_id"] = rid
@@ -116,7 +127,7 @@ class PlatformMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge()
+                    raise BodyTooLarge(limit)
             return message
 
         return wrapped
@@ -139,8 +150,10 @@ class PlatformMiddleware:
         db = self.runtime.db
         try:
             async with db.session(tenant_id=tenant.id if tenant else None, platform=tenant is None) as session:
+                # PostgreSQL stores no NUL character, and a path may hold one (%00)
                 audit(session, f"http.{method.lower()}", entity_type="request", entity_id=None,
-                      changes={"path": path}, tenant_id=tenant.id if tenant else None, status_code=status,
+                      changes={"path": path.replace("\x00", "\ufffd")},
+                      tenant_id=tenant.id if tenant else None, status_code=status,
                       actor_kind=principal.kind if principal else "anonymous",
                       actor_id=principal.user_id if principal else None,
                       actor_email=principal.email if principal else None,

@@ -20,6 +20,9 @@ KERNEL_MODEL_MODULES = (
     "xynap.platform.auth.models",
     "xynap.platform.catalog.models",
     "xynap.platform.settings.models",
+    "xynap.platform.mail.models",
+    "xynap.platform.onboarding.models",
+    "xynap.platform.preferences.models",
 )
 
 

@@ -55,14 +55,48 @@ def encode_cursor(sort_value: Any, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed("The cursor is invalid; start again without it.", code="invalid_cursor",
+                            errors=[{"field": "cursor", "message": "invalid cursor"}])
+
+
 def decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, row_id = json.loads(raw)
         return _decode(value), uuid.UUID(row_id)
     except Exception:
-        raise ValidationFailed("The cursor is invalid; start again without it.", code="invalid_cursor",
-                               errors=[{"field": "cursor", "message": "invalid cursor"}]) from None
+        raise _invalid_cursor() from None
+
+
+def _cursor_value(value: Any, column: Any) -> Any:
+    """The cursor's sort value, if it fits the sort column (a cursor of another sort order, or a
+    forged one, would otherwise reach the database as a wrongly typed parameter)."""
+    sql_type = column.type
+    sql_type = getattr(sql_type, "impl_instance", sql_type)  # a TypeDecorator answers for its impl
+    try:
+        expected = sql_type.python_type
+    except (AttributeError, NotImplementedError):
+        return value
+    if expected is dt.datetime:
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise _invalid_cursor()
+        try:
+            return value.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise _invalid_cursor() from None
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+            raise _invalid_cursor()
+    elif expected is str:
+        if not isinstance(value, str) or "\x00" in value:
+            raise _invalid_cursor()
+    elif expected is decimal.Decimal:
+        if not isinstance(value, decimal.Decimal) or not value.is_finite():
+            raise _invalid_cursor()
+    elif not isinstance(value, expected):
+        raise _invalid_cursor()
+    return value
 
 
 async def paginate(session: AsyncSession, stmt: Select[Any], *, model: Any, sort: str,
@@ -80,6 +114,7 @@ async def paginate(session: AsyncSession, stmt: Select[Any], *, model: Any, sort
     id_col = model.id
     if cursor:
         value, last_id = decode_cursor(cursor)
+        value = _cursor_value(value, column)
         if descending:
             stmt = stmt.where(or_(column < value, and_(column == value, id_col < last_id)))
         else:

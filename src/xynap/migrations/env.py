@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from xynap.core.db import Base
+from xynap.core.db import Base, UTCDateTime
 from xynap.core.migrate import import_all_models
 
 config = context.config
@@ -15,10 +15,18 @@ import_all_models()
 target_metadata = Base.metadata
 
 
+def _render_item(type_: str, obj, autogen_context):
+    """Render our TypeDecorators as plain SQLAlchemy types, so migrations do not import the app."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from xynap.core.errors import ValidationFailed
 from xynap.core.kernel_models import AuditRecord
 from xynap.core.pagination import Page, paginate
 from xynap.core.security.permissions import Access, Principal
@@ -37,7 +38,19 @@ class AuditRead(BaseModel):
     request_id: str | None
 
 
+def _utc(value: dt.datetime | None, field: str) -> dt.datetime | None:
+    """Query times in UTC; a time without offset is read as UTC."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise ValidationFailed(f"{field} is out of range.", code="validation_error",
+                               errors=[{"field": field, "in": "query", "message": "out of range"}]) from None
+
+
 async def _list(db, *, action, actor_id, entity_type, entity_id, since, until, limit, cursor, tenant_id=None):
+    since, until = _utc(since, "since"), _utc(until, "until")
     stmt = select(AuditRecord)
     if action:
         stmt = stmt.where(AuditRecord.action.startswith(action))

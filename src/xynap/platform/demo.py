@@ -109,6 +109,7 @@ async def seed_demo(runtime: Runtime, *, slug: str = DEMO_SLUG, password: str = 
     async with runtime.db.tenant_session(tenant_id) as session:
         users = await _ensure_people(session, runtime, password)
         await _ensure_teams(session, users)
+        await _ensure_welcome(session, runtime, users)
         result.users = {key: user.id for key, user in users.items()}
 
     await _book_modules(runtime, tenant_id, result, strict)
@@ -150,6 +151,27 @@ async def _ensure_people(session: Any, runtime: Runtime, password: str) -> dict[
         users[person.key] = user
     await session.flush()
     return users
+
+
+DEFAULT_DASHBOARD = {"dashboard": {"widgets": ["core.modules", "core.team"]}, "theme": "system"}
+
+
+async def _ensure_welcome(session: Any, runtime: Runtime, users: dict[str, User]) -> None:
+    """A welcome mail in the outbox (no SMTP in the demo) and the admin's starting dashboard."""
+    from xynap.platform.mail.models import MailMessage
+    from xynap.platform.mail.service import send_mail
+    from xynap.platform.preferences.models import UserPreference
+
+    admin = users["admin"]
+    if not await session.scalar(select(MailMessage.id).where(MailMessage.purpose == "welcome").limit(1)):
+        await send_mail(session, runtime, to=admin.email, purpose="welcome",
+                        subject=f"Willkommen bei XyNaP, {admin.name}",
+                        body=(f"Hallo {admin.name},\n\nIhr Firmenkonto {DEMO_COMPANY} ist eingerichtet. "
+                              "Unter Verwaltung → Module buchen Sie weitere Module; unter Verwaltung → Benutzer "
+                              "laden Sie Ihr Team ein.\n\nViel Erfolg!\nIhr XyNaP-Team\n"))
+    if not await session.scalar(select(UserPreference.id).where(UserPreference.user_id == admin.id)):
+        session.add(UserPreference(user_id=admin.id, data=DEFAULT_DASHBOARD))
+    await session.flush()
 
 
 async def _ensure_teams(session: Any, users: dict[str, User]) -> None:

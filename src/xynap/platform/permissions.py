@@ -17,3 +17,7 @@ PLATFORM_PERMISSIONS = [
     PermissionDecl("jobs", actions=("read", "manage"), scoped=False, label="Background jobs",
                    defaults={"admin": "all"}),
 ]
+
+PLATFORM_PERMISSIONS.append(
+    PermissionDecl("mail_outbox", actions=("read",), scoped=False, label="Mail outbox", defaults={"admin": "all"})
+)

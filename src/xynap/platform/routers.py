@@ -14,6 +14,9 @@ ROUTER_MODULES = (
     "xynap.platform.settings.api",
     "xynap.platform.audit_api",
     "xynap.platform.jobs.api",
+    "xynap.platform.onboarding.api",
+    "xynap.platform.mail.api",
+    "xynap.platform.preferences.api",
     "xynap.platform.realtime.api",
 )
 

@@ -42,7 +42,7 @@ class ModuleRead(BaseModel):
 
 class ModuleUpdate(BaseModel):
     is_active: bool | None = None
-    sort_order: int | None = None
+    sort_order: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
 
 
 class PlanUpdate(BaseModel):

@@ -93,8 +93,8 @@ async def list_customers(
 ) -> Page[CustomerRead]:
     stmt = _visible(select(Tenant), principal)
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(Tenant.slug.like(like), Tenant.name.ilike(like)))
+        stmt = stmt.where(or_(Tenant.slug.contains(q.lower(), autoescape=True),
+                              Tenant.name.icontains(q, autoescape=True)))
     if status:
         stmt = stmt.where(Tenant.status == status)
     rows, next_cursor = await paginate(db, stmt, model=Tenant, sort=sort,

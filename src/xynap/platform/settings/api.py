@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from xynap.core.audit import mark_secret
 from xynap.core.errors import NotFound
 from xynap.core.security.permissions import Access, Principal
 from xynap.platform.auth.deps import DbDep, RuntimeDep, require, require_platform
@@ -56,10 +57,11 @@ async def put_setting(key: str, body: SettingWrite, db: DbDep, runtime: RuntimeD
     value = validate_value(key, decl, body.value)
     row = await db.scalar(select(TenantSetting).where(TenantSetting.key == key))
     if row is None:
-        row = TenantSetting(key=key, value=value)
+        row = TenantSetting(key=key)
         db.add(row)
-    else:
-        row.value = value
+    if decl.secret:
+        mark_secret(row, "value")
+    row.value = value
     await db.flush()
     return _read(key, decl, module, value)
 
@@ -81,8 +83,10 @@ async def put_global(key: str, body: SettingWrite, db: DbDep, runtime: RuntimeDe
     value = validate_value(key, decl, body.value)
     row = await db.get(GlobalSetting, key)
     if row is None:
-        db.add(GlobalSetting(key=key, value=value))
-    else:
-        row.value = value
+        row = GlobalSetting(key=key)
+        db.add(row)
+    if decl.secret:
+        mark_secret(row, "value")
+    row.value = value
     await db.flush()
     return _read(key, decl, module, value)

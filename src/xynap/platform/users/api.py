@@ -48,8 +48,9 @@ async def list_users(
 ) -> Page[UserRead]:
     stmt = select(User)
     if q:
-        like = f"%{q.casefold()}%"
-        stmt = stmt.where(or_(User.email.like(like), User.name.ilike(like)))
+        # autoescape: "%" and "_" in the search text are searched for, not wildcards
+        stmt = stmt.where(or_(User.email.contains(q.casefold(), autoescape=True),
+                              User.name.icontains(q, autoescape=True)))
     if role:
         stmt = stmt.where(User.role == role)
     if is_active is not None:
@@ -176,7 +177,7 @@ async def delete_team(team_id: uuid.UUID, db: DbDep, runtime: RuntimeDep,
     team = await _get_team(db, team_id)
     await db.delete(team)
     await db.flush()
-    runtime.principals.invalidate(lambda k: k[0] == team.tenant_id)
+    service.drop_cached(db, lambda: runtime.principals.invalidate(lambda k: k[0] == team.tenant_id))
     return Response(status_code=204)
 
 

@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+# Grants are checked against the permission catalog by the service, which names each bad entry
+# (422 invalid_grants, field "grants.<permission>"); the schema only bounds the sizes.
+PermissionKey = Annotated[str, Field(min_length=1, max_length=150)]
+ScopeName = Annotated[str, Field(max_length=20, description="own | team | all")]
 
 
 class UserRead(BaseModel):
@@ -83,13 +88,13 @@ class RoleRead(BaseModel):
 class RoleCreate(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,49}$")
     label: str = Field(min_length=1, max_length=100)
-    grants: dict[str, Literal["own", "team", "all"]] = {}
+    grants: dict[PermissionKey, ScopeName] = Field(default={}, description="permission → own | team | all")
 
 
 class RoleUpdate(BaseModel):
     version: int
     label: str | None = Field(default=None, min_length=1, max_length=100)
-    grants: dict[str, Literal["own", "team", "all"] | None] | None = Field(
+    grants: dict[PermissionKey, ScopeName | None] | None = Field(
         default=None, description="Changes: permission → scope, or null to revoke")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,14 @@ from xynap.core.security.permissions import SCOPE_RANK, merge_grants
 from xynap.platform.tenants.models import Tenant
 from xynap.platform.users.models import Role, Team, TeamMember, User
 from xynap.runtime import Runtime
+
+
+def drop_cached(session: AsyncSession, invalidate: Callable[[], None]) -> None:
+    """Drop cache entries now and once more after the request's commit (``get_db`` runs the
+    ``after_commit`` callbacks): a request running in between could otherwise cache the old
+    state again for a whole TTL."""
+    invalidate()
+    session.sync_session.info.setdefault("after_commit", []).append(invalidate)
 
 
 def normalize_email(email: str) -> str:
@@ -102,7 +111,7 @@ async def update_user(session: AsyncSession, runtime: Runtime, user: User, *, na
     if locale is not None:
         user.locale = locale
     await session.flush()
-    runtime.principals.invalidate(lambda k: k == (user.tenant_id, user.id))
+    drop_cached(session, lambda: runtime.principals.invalidate(lambda k: k == (user.tenant_id, user.id)))
     return user
 
 
@@ -111,7 +120,7 @@ async def delete_user(session: AsyncSession, runtime: Runtime, user: User) -> No
         await _ensure_other_admin(session, user)
     await session.delete(user)
     await session.flush()
-    runtime.principals.invalidate(lambda k: k == (user.tenant_id, user.id))
+    drop_cached(session, lambda: runtime.principals.invalidate(lambda k: k == (user.tenant_id, user.id)))
 
 
 async def set_password(session: AsyncSession, user: User, password: str) -> None:
@@ -151,7 +160,7 @@ async def set_team_members(session: AsyncSession, runtime: Runtime, team: Team, 
     for user_id in current.keys() - wanted:
         await session.delete(current[user_id])
     await session.flush()
-    runtime.principals.invalidate(lambda k: k[0] == team.tenant_id)
+    drop_cached(session, lambda: runtime.principals.invalidate(lambda k: k[0] == team.tenant_id))
 
 
 # --- roles -----------------------------------------------------------------------------------------
@@ -194,8 +203,8 @@ async def update_role(session: AsyncSession, runtime: Runtime, role: Role, *, la
     if label is not None:
         role.label = label
     await session.flush()
-    runtime.role_grants.invalidate(lambda k: k == (role.tenant_id, role.name))
-    runtime.principals.invalidate(lambda k: k[0] == role.tenant_id)
+    drop_cached(session, lambda: (runtime.role_grants.invalidate(lambda k: k == (role.tenant_id, role.name)),
+                                  runtime.principals.invalidate(lambda k: k[0] == role.tenant_id)))
     return role
 
 
@@ -207,3 +216,5 @@ async def delete_role(session: AsyncSession, runtime: Runtime, role: Role) -> No
         raise Conflict(f"{in_use} users have this role; give them another role first.", code="role_in_use")
     await session.delete(role)
     await session.flush()
+    # A role re-created under the same name must not inherit the cached grants of this one.
+    drop_cached(session, lambda: runtime.role_grants.invalidate(lambda k: k == (role.tenant_id, role.name)))
