@@ -17,18 +17,12 @@ ROUTER_MODULES = (
     "xynap.platform.onboarding.api",
     "xynap.platform.mail.api",
     "xynap.platform.preferences.api",
+    "xynap.platform.licenses.api",
     "xynap.platform.realtime.api",
 )
 
 
 def platform_routers() -> list[APIRouter]:
-    routers = []
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):  # TEMP while parts are being written
-                continue
-            raise
-        routers.append(module.router)
-    return routers
+    import xynap.platform.maintenance  # noqa: F401  (registers the platform's own jobs and schedules)
+
+    return [importlib.import_module(name).router for name in ROUTER_MODULES]
