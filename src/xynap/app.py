@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         gate = [module_gate(module.slug, module.kind)]
         for router in module.routers:
             app.include_router(router, prefix=module.api_prefix, dependencies=gate)
+    _mount_api_fallback(app)
     _mount_frontend(app, settings)
     if settings.bench_endpoints:
         from xynap.platform.bench_api import router as bench_router
@@ -182,6 +183,44 @@ def _mount_operations(app: FastAPI, runtime: Runtime) -> None:
 
 
 
+def _mount_api_fallback(app: FastAPI) -> None:
+    """Unknown /api paths answer 404 problem+json for every method (not the web app, not 405)."""
+
+    @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                   include_in_schema=False)
+    async def api_not_found(request: Request, path: str) -> JSONResponse:
+        allowed = _methods_for(request)
+        if allowed:
+            return problem(405, "method_not_allowed", "Method not allowed",
+                           f"{request.method} is not allowed here; use {', '.join(sorted(allowed))}.", request,
+                           headers={"Allow": ", ".join(sorted(allowed))})
+        return problem(404, "not_found", "Not found", "No such API route.", request)
+
+    table: list[tuple[Any, frozenset[str]]] = []
+
+    def _methods_for(request: Request) -> set[str]:
+        """Methods of the real routes whose path matches (the catch-all must not hide a 405)."""
+        if not table:
+            table.extend(_route_table(request.app))
+        path = request.url.path
+        return {m for regex, methods in table if regex.match(path) for m in methods}
+
+
+def _route_table(app: FastAPI) -> list[tuple[Any, frozenset[str]]]:
+    """(path regex, methods) of every API route, including those of included routers."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import compile_path
+
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI flattens included routes into app.routes
+        pairs = [(r.path, r.methods) for r in app.routes if isinstance(r, APIRoute)]
+    else:
+        pairs = [(c.path, c.methods) for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
+    return [(compile_path(path)[0], frozenset(methods or ())) for path, methods in pairs
+            if path.startswith("/api") and path != "/api/{path:path}"]
+
+
 def frontend_dir(settings: Settings) -> Path | None:
     """The built web app: XYNAP_FRONTEND_DIR, else frontend/dist of a source checkout."""
     candidates = [settings.frontend_dir] if settings.frontend_dir else []
@@ -207,8 +246,6 @@ def _mount_frontend(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     async def spa(path: str) -> Response:
-        if path.startswith("api/") or path == "api":
-            return problem(404, "not_found", "Not found", "No such API route.")
         candidate = (root / path).resolve()
         if path and candidate.is_file() and root.resolve() in candidate.parents:
             return FileResponse(candidate)

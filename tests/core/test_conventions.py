@@ -115,14 +115,35 @@ async def test_bad_content_length_header(factory, client):
 
 
 async def test_unknown_route_and_method(factory, client):
-    body = assert_problem(await client.get("/api/does-not-exist"), 404)
-    assert body["code"] in ("not_found", "tenant_not_found") or body["code"] == "not_found"
+    assert_problem(await client.get("/api/does-not-exist"), 404, "not_found")
     tenant = await factory.tenant()
     admin = await factory.member(tenant, "admin")
     assert_problem(await admin.get("/api/nothing/here"), 404, "not_found")
     resp = await admin.request("PUT", "/api/users")
     assert_problem(resp, 405, "method_not_allowed")
     assert "GET" in resp.headers.get("allow", "")
+
+
+async def test_unknown_route_with_other_methods(client):
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        body = assert_problem(await client.request(method, "/api/does-not-exist"), 404, "not_found")
+        assert body["request_id"] and body["instance"] == "/api/does-not-exist"
+    body = assert_problem(await client.get("/api/does-not-exist"), 404, "not_found")
+    assert body["request_id"] and body["instance"] == "/api/does-not-exist"
+
+
+async def test_nul_characters_never_crash(factory):
+    """PostgreSQL stores no NUL character: such input is refused with 422 there (SQLite keeps it)."""
+    tenant = await factory.tenant()
+    admin = await factory.member(tenant, "admin")
+    version = (await admin.get(f"/api/users/{admin.user_id}")).json()["version"]
+    for resp in (await admin.post("/api/teams", json={"name": "a\x00b"}),
+                 await admin.get("/api/users", params={"q": "\x00"}),
+                 await admin.put("/api/settings/company.locale", json={"value": "d\x00e"}),
+                 await admin.patch(f"/api/users/{admin.user_id}", json={"version": version, "name": "\x00"})):
+        assert resp.status_code in (200, 201, 422), resp.text
+        if resp.status_code == 422:
+            assert_problem(resp, 422, "invalid_value")
 
 
 async def test_query_validation(factory):

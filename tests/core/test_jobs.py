@@ -439,7 +439,9 @@ async def test_sync_schedules_upserts_recomputes_skips_invalid_and_deactivates(r
     target = job_name("cron-target")
     rt = _runtime_with_module(runtime, ScheduleDecl(good, "*/5 * * * *", target, {"k": 1}),
                               ScheduleDecl(bad, "every tuesday", target))
-    installed = sum(len(m.schedules) for m in runtime.registry.enabled())
+    from xynap.core.jobs import _KERNEL_SCHEDULES
+
+    installed = sum(len(m.schedules) for m in runtime.registry.enabled()) + len(_KERNEL_SCHEDULES)
     assert await sync_schedules(rt) == installed + 1
     assert "invalid cron expression" in caplog.text and bad in caplog.text
     assert await _schedule(runtime, bad) is None

@@ -297,3 +297,23 @@ async def test_logins_are_audited(factory, client):
     # the failed login left exactly one audit row (no extra http.post fallback row)
     fallback = await admin.get("/api/audit", params={"action": "http.post", "limit": 200})
     assert not [r for r in fallback.json()["items"] if r["changes"].get("path") == "/api/login"]
+
+
+async def test_stale_bearer_does_not_block_login_or_refresh(factory, client, runtime):
+    """Clients often keep sending the expired access token; login and refresh do not need it."""
+    tenant = await factory.tenant()
+    user = await factory.user(tenant)
+    staff = await factory.platform_user(role="staff")
+    expired = _token(runtime, user_id=staff.id, tenant_id=None, exp_delta=-60, kind="platform")
+    for stale in (expired, "garbage"):
+        for who, where in ((staff.email, None), (user.email, tenant)):
+            headers = {"Authorization": f"Bearer {stale}"}
+            if where is not None:
+                headers["X-Tenant"] = where.slug
+            resp = await client.post("/api/login", json={"email": who, "password": PASSWORD}, headers=headers)
+            assert resp.status_code == 200, (who, resp.text)
+            refreshed = await client.post("/api/refresh", json={"refresh_token": resp.json()["refresh_token"]},
+                                          headers=headers)
+            assert refreshed.status_code == 200, (who, refreshed.text)
+    # endpoints that need a login still refuse the stale token with the precise reason
+    assert_problem(await client.get("/api/me", headers={"Authorization": f"Bearer {expired}"}), 401, "token_expired")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from decimal import Decimal
 
 import httpx
@@ -9,7 +11,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.factories import unique
-from xynap.platform.catalog.models import Bundle, ModulePlan, ModuleRecord
+from xynap.platform.catalog.models import Bundle, ModulePlan, ModuleRecord, Subscription
 
 MODULE = "example"
 ITEMS = f"/api/{MODULE}/items"
@@ -110,6 +112,25 @@ async def test_trial_opens_immediately(factory):
     # a trial can be turned into a paid booking
     activated = await admin.post(f"/api/subscriptions/{resp.json()['id']}/activate")
     assert activated.json()["status"] == "active" and activated.json()["trial_ends_at"] is None
+
+
+async def test_expired_trial_is_read_only(factory, runtime):
+    tenant = await factory.tenant()
+    admin = await factory.member(tenant, "admin")
+    sub = (await admin.post("/api/subscriptions", json={"module": MODULE, "trial": True})).json()
+    created = await admin.post(ITEMS, json={"title": "from the trial"})
+    assert created.status_code == 201, created.text
+    async with runtime.db.tenant_session(tenant.id) as session:
+        row = await session.get(Subscription, uuid.UUID(sub["id"]))
+        row.trial_ends_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    runtime.invalidate_tenant(tenant.id)
+    listed = await admin.get(ITEMS)
+    assert listed.status_code == 200 and [i["title"] for i in listed.json()["items"]] == ["from the trial"]
+    assert_problem(await admin.post(ITEMS, json={"title": "no more"}), 403, "module_read_only")
+    assert by_slug((await admin.get("/api/modules")).json())[MODULE]["access"] == "read"
+    # paying opens it again
+    assert (await admin.post(f"/api/subscriptions/{sub['id']}/activate")).json()["status"] == "active"
+    assert (await admin.post(ITEMS, json={"title": "paid"})).status_code == 201
 
 
 async def test_booking_errors(factory):

@@ -183,3 +183,26 @@ async def test_customer_list_filters(factory):
                                                        "cursor": page.json()["next_cursor"]})
     assert [c["id"] for c in nxt.json()["items"]] == [active["id"]]
     assert_problem(await platform.get("/api/customers", params={"sort": "secret"}), 422, "invalid_sort")
+
+
+async def test_custom_domain_resolves_the_tenant(factory, client):
+    platform = await factory.platform("admin")
+    slug = unique("dom")
+    body = customer(slug=slug, status="active", custom_domain=f"Shop-{slug}.Example.COM.")
+    resp = await platform.post("/api/customers", json=body)
+    assert resp.status_code == 201, resp.text
+    domain = f"shop-{slug}.example.com"
+    assert resp.json()["custom_domain"] == domain  # stored the way hosts are looked up
+    login = await client.post("/api/login", json={"email": body["admin_email"], "password": body["admin_password"]},
+                              headers={"Host": domain})
+    assert login.status_code == 200, login.text
+    me = await client.get("/api/me", headers={"Host": f"{domain.upper()}:443",
+                                              "Authorization": f"Bearer {login.json()['access_token']}"})
+    assert me.status_code == 200 and me.json()["tenant"]["slug"] == slug
+    # the same domain cannot serve two tenants
+    again = await platform.post("/api/customers", json=customer(custom_domain=domain))
+    assert again.status_code == 409, again.text
+    for bad in ("not a domain", "localhost", f"{slug}-x.localhost", f"x.{slug}..com", "-bad.example.com",
+                "a" * 64 + ".com"):
+        resp = await platform.post("/api/customers", json=customer(custom_domain=bad))
+        assert resp.status_code == 422, (bad, resp.text)

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 
 from tests.factories import PASSWORD, unique
 from xynap.core.security.permissions import Access
@@ -173,6 +174,18 @@ async def test_stale_version_is_refused(factory):
     assert (await admin.get(f"/api/users/{user.id}")).json()["name"] == "First"
     assert_problem(await admin.patch(f"/api/users/{user.id}", json={"name": "no version"}), 422,
                    "validation_error")
+
+
+async def test_logging_in_is_no_edit_conflict(factory, client):
+    tenant = await factory.tenant()
+    admin = await factory.member(tenant, "admin")
+    user = await factory.user(tenant, role="staff")
+    loaded = (await admin.get(f"/api/users/{user.id}")).json()
+    assert loaded["last_login_at"] is None
+    await factory.login(tenant, user.email)  # the user logs in while the admin edits
+    resp = await admin.patch(f"/api/users/{user.id}", json={"version": loaded["version"], "name": "Edited"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["last_login_at"] is not None
 
 
 async def test_concurrent_patches_one_wins(factory):
@@ -395,6 +408,59 @@ async def test_team_scope_covers_team_mates(factory, runtime):
     await admin.put(f"/api/teams/{resp.json()['id']}/members", json={"user_ids": [str(mate.id)]})
     again = await load_principal(runtime, staff.token, info)
     assert again.team_member_ids == frozenset({staff.user_id})
+
+
+async def test_team_scope_on_module_records(factory, runtime):
+    """Staff read example items with the team scope and change only their own."""
+    if runtime.registry.get("example") is None:
+        pytest.skip("the example module is not installed")
+    tenant = await factory.tenant(modules=("example",), user_limit=20)
+    admin = await factory.member(tenant, "admin")
+    me = await factory.member(tenant, "staff")
+    mate = await factory.member(tenant, "staff")
+    outsider = await factory.member(tenant, "staff")
+    team = await admin.post("/api/teams", json={"name": "Crew", "member_ids": [str(me.user_id), str(mate.user_id)]})
+    assert team.status_code == 201, team.text
+    items = {}
+    for name, session in (("me", me), ("mate", mate), ("outsider", outsider)):
+        resp = await session.post("/api/example/items", json={"title": f"item of {name}"})
+        assert resp.status_code == 201, resp.text
+        items[name] = resp.json()
+    visible = {i["id"] for i in (await me.get("/api/example/items")).json()["items"]}
+    assert visible == {items["me"]["id"], items["mate"]["id"]}
+    assert (await me.get(f"/api/example/items/{items['mate']['id']}")).status_code == 200
+    assert_problem(await me.get(f"/api/example/items/{items['outsider']['id']}"), 404, "item_not_found")
+    assert_problem(await me.patch(f"/api/example/items/{items['mate']['id']}",
+                                  json={"version": items["mate"]["version"], "title": "mine now"}),
+                   403, "permission_scope")
+    assert (await me.patch(f"/api/example/items/{items['me']['id']}",
+                           json={"version": items["me"]["version"], "title": "renamed"})).status_code == 200
+    # the admin sees everything
+    assert len((await admin.get("/api/example/items")).json()["items"]) == 3
+    # out of the team: only the own item is left
+    await admin.put(f"/api/teams/{team.json()['id']}/members", json={"user_ids": [str(mate.user_id)]})
+    visible = {i["id"] for i in (await me.get("/api/example/items")).json()["items"]}
+    assert visible == {items["me"]["id"]}
+
+
+async def test_cache_is_dropped_again_after_commit(factory, runtime):
+    """A request that loads the principal between the change and its commit must not keep the
+    old state cached: the service drops the entry again once the change is committed."""
+    from xynap.platform.users import service
+
+    tenant = await factory.tenant()
+    staff = await factory.member(tenant, "staff")
+    info = await runtime.tenant_cache.get(HostTarget(slug=tenant.slug))
+    assert (await load_principal(runtime, staff.token, info)).user_id == staff.user_id
+    async with runtime.db.session(tenant_id=tenant.id) as session:
+        user = await session.get(User, staff.user_id)
+        await service.update_user(session, runtime, user, is_active=False)
+        # a concurrent request, before the commit, still sees the active user and caches it
+        assert (await load_principal(runtime, staff.token, info)) is not None
+        await session.commit()
+        for callback in session.sync_session.info.get("after_commit", []):  # what get_db does
+            callback()
+    assert_problem(await staff.get("/api/me"), 401, "user_inactive")
 
 
 async def test_user_email_stored_casefolded(factory, runtime):

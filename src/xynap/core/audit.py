@@ -67,7 +67,7 @@ def _collect_changes(session: Session, flush_context: Any) -> None:
     for obj, verb in [(o, "create") for o in session.new] + [(o, "update") for o in session.dirty] + [
         (o, "delete") for o in session.deleted
     ]:
-        if isinstance(obj, NOT_AUDITED) or not hasattr(obj, "__tablename__"):
+        if isinstance(obj, NOT_AUDITED) or not getattr(obj, "__audited__", True) or not hasattr(obj, "__tablename__"):
             continue
         state = inspect(obj)
         secret = getattr(obj, "_audit_secret_fields", frozenset())

@@ -49,7 +49,7 @@ async def list_items(
 ) -> Page[ItemRead]:
     stmt = access.apply(select(ExampleItem), ExampleItem.owner_id)
     if q:
-        stmt = stmt.where(ExampleItem.title.ilike(f"%{q}%"))
+        stmt = stmt.where(ExampleItem.title.icontains(q, autoescape=True))
     if owner_id is not None:
         stmt = stmt.where(ExampleItem.owner_id == owner_id)
     rows, next_cursor = await paginate(db, stmt, model=ExampleItem, sort=sort, sortable=ITEM_SORTS, limit=limit,

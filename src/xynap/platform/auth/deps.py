@@ -57,7 +57,12 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     principal: Principal | None = getattr(request.state, "principal", None)
     if tenant is None and principal is None and _bearer(request):
         # On the platform host the session's scope depends on who calls: resolve that first.
-        principal = await current_principal(request)
+        try:
+            principal = await current_principal(request)
+        except AppError:
+            # A stale or broken token must not block the routes that need none (login, refresh,
+            # the public catalog); routes that need a login refuse it with the precise reason.
+            principal = None
     platform = tenant is None and principal is not None and principal.is_platform
     session = runtime.db.session(tenant_id=tenant.id if tenant else None, platform=platform)
     session.sync_session.info["request"] = request

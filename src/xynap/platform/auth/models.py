@@ -17,6 +17,7 @@ class RefreshToken(Base, IdMixin):
     """
 
     __tablename__ = "refresh_tokens"
+    __audited__ = False  # logins and refreshes have their own audit records (auth.*)
 
     family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

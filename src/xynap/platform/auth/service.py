@@ -80,7 +80,10 @@ async def login(session: AsyncSession, runtime: Runtime, tenant: TenantInfo | No
     await counter.reset(account_key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    # Not through the ORM: that would bump the record's version, and an admin editing this user
+    # would get a version conflict just because the user logged in meanwhile.
+    await session.execute(update(type(user)).where(type(user).id == user.id).values(last_login_at=utcnow())
+                          .execution_options(synchronize_session=False))
     kind = "tenant" if tenant is not None else "platform"
     tokens = await _issue(session, runtime, kind=kind, user_id=user.id, role=user.role,
                           tenant_id=tenant.id if tenant else None, family_id=uuid7(), ip=ip, ua=user_agent)

@@ -17,6 +17,7 @@ class ActionToken(IdMixin, Base):
     """
 
     __tablename__ = "action_tokens"
+    __audited__ = False
 
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(20))  # reset | invite

@@ -35,6 +35,27 @@ def validate_slug(slug: str) -> str:
     return slug
 
 
+DOMAIN_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def validate_domain(domain: str) -> str:
+    """A custom domain as hosts are looked up: lower case, no trailing dot, plain DNS labels (IDNs in
+    their xn-- form), and not a name the platform routes itself (the base domain and its subdomains)."""
+    from xynap.core.config import get_settings
+
+    name = domain.strip().lower().rstrip(".")
+    labels = name.split(".")
+    base = get_settings().base_domain.lower()
+    if len(name) > 253 or len(labels) < 2 or not all(DOMAIN_LABEL_RE.match(label) for label in labels):
+        raise ValidationFailed(f"{domain!r} is not a valid domain name.", code="invalid_domain",
+                               errors=[{"field": "custom_domain", "message": "invalid domain"}])
+    if name == base or name.endswith("." + base):
+        raise ValidationFailed(f"Addresses under {base} are the tenants' own; use the slug instead.",
+                               code="invalid_domain",
+                               errors=[{"field": "custom_domain", "message": "under the platform's domain"}])
+    return name
+
+
 async def create_tenant(session: AsyncSession, *, slug: str, name: str, plan: str = "starter",
                         status: str = "trial", user_limit: int = 5, storage_quota_gb: int = 10,
                         custom_domain: str | None = None, reseller_id: uuid.UUID | None = None) -> Tenant:
@@ -49,7 +70,8 @@ async def create_tenant(session: AsyncSession, *, slug: str, name: str, plan: st
         raise Conflict(f"A tenant with the slug {slug!r} exists.", code="tenant_exists")
     tenant = Tenant(
         slug=slug, name=name.strip(), plan=plan, status=status, user_limit=user_limit,
-        storage_quota_gb=storage_quota_gb, custom_domain=(custom_domain or None), reseller_id=reseller_id,
+        storage_quota_gb=storage_quota_gb, reseller_id=reseller_id,
+        custom_domain=validate_domain(custom_domain) if custom_domain else None,
         trial_ends_at=utcnow() + dt.timedelta(days=TRIAL_DAYS) if status == "trial" else None,
     )
     session.add(tenant)
