@@ -255,3 +255,15 @@ async def test_preferences_follow_the_user(factory):
     assert (await bob.get("/api/me/preferences")).json() == {"data": {}}
     huge = await alice.put("/api/me/preferences", json={"data": {"x": "y" * 70_000}})
     assert huge.status_code == 422 and huge.json()["errors"][0]["field"] == "data"
+
+
+async def test_me_tells_the_users_language(factory):
+    from xynap.platform.users.models import User
+
+    tenant = await factory.tenant()
+    session = await factory.member(tenant, "staff")
+    assert (await session.get("/api/me")).json()["locale"] == "de"
+    async with factory.runtime.db.tenant_session(tenant.id) as db:
+        user = await db.get(User, session.user_id)
+        user.locale = "en"
+    assert (await session.get("/api/me")).json()["locale"] == "en"

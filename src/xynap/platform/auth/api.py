@@ -42,11 +42,17 @@ async def logout(body: LogoutRequest, request: Request, db: DbDep, principal: Pr
 
 
 @router.get("/api/me", response_model=Me, summary="Who am I, in which tenant, with which permissions")
-async def me(request: Request, principal: PrincipalDep) -> Me:
+async def me(request: Request, principal: PrincipalDep, db: DbDep) -> Me:
     tenant = optional_tenant(request)
+    locale = "de"
+    if not principal.is_platform:
+        from xynap.platform.users.models import User
+
+        user = await db.get(User, principal.user_id)
+        locale = user.locale if user else locale
     return Me(
         kind=principal.kind, id=principal.user_id, email=principal.email, name=principal.name,
-        role=principal.role, permissions=dict(principal.grants),
+        role=principal.role, locale=locale, permissions=dict(principal.grants),
         tenant=MeTenant(id=tenant.id, slug=tenant.slug, name=tenant.name, status=tenant.status,
                         modules=dict(tenant.modules)) if tenant else None,
     )

@@ -39,5 +39,6 @@ class Me(BaseModel):
     email: str
     name: str
     role: str
+    locale: str = "de"
     permissions: dict[str, str]
     tenant: MeTenant | None = None
