@@ -25,7 +25,7 @@ PYTEST = $(UV_RUN) pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
 help:
 	@echo "make install      install the project and dev dependencies (uv sync)"
-	@echo "make system-deps  install PostgreSQL and Redis with apt when missing (root only)"
+	@echo "make system-deps  install PostgreSQL, Redis and Postfix with apt when missing (root only)"
 	@echo "make run          migrate, create the demo tenant and serve on $(HOST):$(PORT)"
 	@echo "make test         ruff, web-app checks, pytest on SQLite and PostgreSQL, browser tests"
 	@echo "make bench        run the benchmarks (python -m bench.run)"
@@ -60,16 +60,20 @@ system-deps:
 	missing=""
 	have_pg || missing="$$missing postgresql"
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"
+	# Postfix for the mail delivery tests; /usr/sbin is not always on PATH.
+	PATH="$$PATH:/usr/sbin:/sbin" command -v postfix >/dev/null 2>&1 || missing="$$missing postfix"
 	if [ -z "$$missing" ]; then exit 0; fi
 	if [ "$$(id -u)" -ne 0 ]; then
 	  echo "Missing system packages:$$missing" >&2
-	  echo "Install them as root:  apt-get install -y --no-install-recommends postgresql redis-server" >&2
+	  echo "Install them as root:  apt-get install -y --no-install-recommends postgresql redis-server postfix" >&2
 	  exit 1
 	fi
 	echo "Installing missing system packages:$$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix must not ask how to route mail: the tests start their own instances.
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	apt-get update
-	apt-get install -y --no-install-recommends postgresql redis-server
+	apt-get install -y --no-install-recommends postgresql redis-server postfix
 	have_pg || { echo "PostgreSQL server binaries still not found after apt-get" >&2; exit 1; }
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).

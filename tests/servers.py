@@ -25,6 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Self
 
@@ -32,6 +33,7 @@ __all__ = [
     "APP_PASSWORD",
     "APP_ROLE",
     "MissingBinaryError",
+    "PostfixServer",
     "PostgresServer",
     "RedisServer",
     "ServerError",
@@ -682,3 +684,295 @@ class RedisServer:
             if code is None or not any(marker in log_text for marker in _BIND_ERRORS):
                 break
         raise ServerError(f"redis-server did not start\n{last_error}")
+
+
+class PostfixServer:
+    """A throwaway Postfix (Debian's ``postfix`` package) that accepts mail for ``xynap.test``.
+
+    Its own configuration, queue, data and mail directories live in one temporary directory;
+    it is started with ``postfix -c <confdir> start`` next to (and independent of) any system
+    Postfix. SMTP listens on 127.0.0.1:``port`` without TLS and without authentication; every
+    address ``<anything>@xynap.test`` is delivered by virtual(8) into one Maildir (no system
+    users needed), all other recipients are refused (no relaying, nothing leaves the machine).
+    ``wait_for_mail(user)`` returns the messages delivered to one address. Postfix needs root
+    to start (master drops privileges to the ``postfix`` user itself).
+
+    Attributes after ``start()``: ``port``, ``host``, ``base_dir``, ``config_dir``,
+    ``queue_dir``, ``maildir``, ``log_path``.
+    """
+
+    DOMAIN = "xynap.test"
+    # virtual(8) writes the Maildir as this user (nobody/nogroup on Debian).
+    MAIL_UID = 65534
+    MAIL_GID = 65534
+
+    def __init__(self, *, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self.host = HOST
+        self.port: int | None = None
+        self.base_dir: Path | None = None
+        self.config_dir: Path | None = None
+        self.queue_dir: Path | None = None
+        self.data_dir: Path | None = None
+        self.maildir: Path | None = None
+        self.log_path: Path | None = None
+        self._postfix: str | None = None
+        self._pid: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._pid is not None and _pid_alive(self._pid)
+
+    def start(self) -> PostfixServer:
+        if self.base_dir is not None:
+            raise ServerError("PostfixServer already started")
+        # /usr/sbin is not always on PATH for ordinary users
+        self._postfix = shutil.which("postfix") or shutil.which("postfix", path="/usr/sbin:/sbin")
+        if self._postfix is None:
+            raise _missing("postfix")
+        if os.geteuid() != 0:
+            raise ServerError("postfix must be started as root (its master drops privileges itself)")
+        import grp
+        import pwd
+
+        try:
+            postfix_user = pwd.getpwnam("postfix")
+            grp.getgrnam("postdrop")
+        except KeyError:
+            raise ServerError("the users/groups 'postfix' and 'postdrop' are missing; "
+                              "reinstall the postfix package") from None
+        self.base_dir = _make_tempdir("xynap-postfix-", for_other_user=True)
+        atexit.register(self.stop)
+        try:
+            self.base_dir.chmod(0o755)  # virtual(8) runs as nobody and must reach the maildir
+            self.config_dir = self.base_dir / "conf"
+            self.queue_dir = self.base_dir / "queue"
+            self.data_dir = self.base_dir / "data"
+            self.maildir = self.base_dir / "mail"
+            self.log_path = self.base_dir / "maillog"
+            for path in (self.config_dir, self.queue_dir, self.data_dir, self.maildir):
+                path.mkdir(mode=0o755)
+            os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
+            os.chown(self.maildir, self.MAIL_UID, self.MAIL_GID)
+            self.maildir.chmod(0o700)
+            (self.config_dir / "mailboxes").write_text(f"@{self.DOMAIN} {self.DOMAIN}/\n")
+            self._start_server()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """``postfix stop`` (SIGKILL for a master that lingers), then remove the directory."""
+        atexit.unregister(self.stop)
+        if self.base_dir is None:
+            return
+        try:
+            pid = self._pid or self._read_pid()
+            if pid is not None and self._postfix and self.config_dir is not None:
+                try:
+                    self._postfix_cmd("stop", check=False)
+                except (OSError, subprocess.SubprocessError):
+                    pass
+            if pid is not None and not _wait_gone(pid, 10):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _wait_gone(pid, 10)
+        finally:
+            self._pid = None
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            self.base_dir = self.config_dir = self.queue_dir = self.data_dir = None
+            self.maildir = self.log_path = None
+
+    def __enter__(self) -> Self:
+        return self if self.base_dir is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- public helpers -------------------------------------------------------------
+
+    def address(self, user: str) -> str:
+        """``user@xynap.test``"""
+        return f"{user}@{self.DOMAIN}"
+
+    def messages(self, user: str | None = None) -> list[EmailMessage]:
+        """Delivered messages (oldest first), for one address (``user`` or ``user@xynap.test``) or all."""
+        if self.maildir is None:
+            raise ServerError("PostfixServer is not running (call start() first)")
+        import email
+        import email.policy
+
+        wanted = None if user is None else (user if "@" in user else self.address(user)).casefold()
+        box = self.maildir / self.DOMAIN
+        files = [f for sub in ("new", "cur") if (box / sub).is_dir() for f in (box / sub).iterdir() if f.is_file()]
+        out: list[tuple[float, str, EmailMessage]] = []
+        for path in files:
+            try:
+                raw = path.read_bytes()
+                mtime = path.stat().st_mtime
+            except OSError:  # moved between listing and reading
+                continue
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            assert isinstance(msg, EmailMessage)
+            if wanted is not None and str(msg.get("Delivered-To", "")).strip().casefold() != wanted:
+                continue
+            out.append((mtime, path.name, msg))
+        return [msg for _mtime, _name, msg in sorted(out, key=lambda t: (t[0], t[1]))]
+
+    def wait_for_mail(self, user: str, timeout: float = 10.0, count: int = 1) -> list[EmailMessage]:
+        """Wait until at least ``count`` messages were delivered to ``user``; return all of them.
+
+        Raises ServerError (with the mail log) when they do not arrive within ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(user)
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                raise ServerError(f"{len(found)} of {count} mail(s) for {user!r} arrived within {timeout}s\n"
+                                  f"--- mail log ---\n{self.read_log()}")
+            time.sleep(0.05)
+
+    def read_log(self) -> str:
+        return _tail(self.log_path) if self.log_path else "(no log)"
+
+    # -- internals ------------------------------------------------------------------
+
+    def _postfix_cmd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        assert self._postfix and self.config_dir is not None
+        env = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+        env.update(LC_ALL="C", LANG="C")
+        cmd = [self._postfix, "-c", str(self.config_dir), *args]
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              cwd=self.base_dir, env=env, timeout=self.timeout + 30)
+        if check and proc.returncode != 0:
+            raise ServerError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n"
+                              f"stdout:\n{proc.stdout.strip()}\nstderr:\n{proc.stderr.strip()}")
+        return proc
+
+    def _write_config(self) -> None:
+        assert self.config_dir is not None and self.base_dir is not None
+        settings = {
+            "compatibility_level": "3.6",
+            "queue_directory": str(self.queue_dir),
+            "data_directory": str(self.data_dir),
+            "meta_directory": "/etc/postfix",
+            "mail_owner": "postfix",
+            "setgid_group": "postdrop",
+            "syslog_name": f"xynap-postfix-{self.port}",
+            "maillog_file": str(self.log_path),
+            "maillog_file_prefixes": str(self.base_dir),
+            "myhostname": f"mx.{self.DOMAIN}",
+            "mydomain": self.DOMAIN,
+            "myorigin": self.DOMAIN,
+            "mydestination": "",
+            "local_recipient_maps": "",
+            "alias_maps": "",
+            "alias_database": "",
+            "inet_interfaces": HOST,
+            "inet_protocols": "ipv4",
+            "mynetworks": "127.0.0.0/8",
+            # only xynap.test is accepted, everything else is refused at RCPT TO
+            "smtpd_relay_restrictions": "reject_unauth_destination",
+            "relayhost": "",
+            "default_transport": "error:this test server delivers nothing outside xynap.test",
+            "relay_transport": "error:this test server delivers nothing outside xynap.test",
+            "smtpd_tls_security_level": "none",
+            "smtp_tls_security_level": "none",
+            "smtpd_banner": "$myhostname ESMTP xynap test server",
+            "virtual_mailbox_domains": self.DOMAIN,
+            "virtual_mailbox_base": str(self.maildir),
+            # virtual(8) allows no regexp substitution: one Maildir for the whole domain;
+            # the Delivered-To header tells the recipients apart.
+            "virtual_mailbox_maps": f"texthash:{self.config_dir / 'mailboxes'}",
+            "virtual_minimum_uid": "1",
+            "virtual_uid_maps": f"static:{self.MAIL_UID}",
+            "virtual_gid_maps": f"static:{self.MAIL_GID}",
+            "biff": "no",
+            "delay_warning_time": "0h",
+        }
+        (self.config_dir / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        # service type private unpriv chroot wakeup maxproc command; no chroot anywhere
+        services = [
+            f"{HOST}:{self.port} inet n - n - - smtpd",
+            "pickup unix n - n 60 1 pickup",
+            "cleanup unix n - n - 0 cleanup",
+            "qmgr unix n - n 300 1 qmgr",
+            "rewrite unix - - n - - trivial-rewrite",
+            "bounce unix - - n - 0 bounce",
+            "defer unix - - n - 0 bounce",
+            "trace unix - - n - 0 bounce",
+            "verify unix - - n - 1 verify",
+            "flush unix n - n 1000? 0 flush",
+            "proxymap unix - - n - - proxymap",
+            "proxywrite unix - - n - 1 proxymap",
+            "smtp unix - - n - - smtp",
+            "relay unix - - n - - smtp",
+            "showq unix n - n - - showq",
+            "error unix - - n - - error",
+            "retry unix - - n - - error",
+            "discard unix - - n - - discard",
+            "virtual unix - n n - - virtual",
+            "anvil unix - - n - 1 anvil",
+            "scache unix - - n - 1 scache",
+            "postlog unix-dgram n - n - 1 postlogd",
+        ]
+        (self.config_dir / "master.cf").write_text("\n".join(services) + "\n")
+
+    def _start_server(self) -> None:
+        assert self.log_path is not None
+        last_error = ""
+        for _attempt in range(5):
+            self.port = free_port()
+            self._write_config()
+            self.log_path.write_text("")
+            self.log_path.chmod(0o644)
+            proc = self._postfix_cmd("start", check=False)
+            pid = self._read_pid()
+            if proc.returncode == 0 and pid is not None and self._wait_ready(pid):
+                self._pid = pid
+                return
+            log_text = self.read_log()
+            last_error = (f"postfix start exited {proc.returncode}: {proc.stderr.strip()}\n"
+                          f"--- mail log ---\n{log_text}")
+            self._postfix_cmd("stop", check=False)
+            if pid is not None and not _wait_gone(pid, 10):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _wait_gone(pid, 10)
+            if "Address already in use" not in log_text and "bind" not in log_text:
+                break
+        raise ServerError(f"Postfix did not start\n{last_error}")
+
+    def _wait_ready(self, pid: int) -> bool:
+        """The master opens the listener itself; wait for the smtpd greeting (bounded)."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                return False
+            try:
+                with socket.create_connection((HOST, self.port), timeout=2) as sock:
+                    sock.settimeout(5)
+                    if sock.recv(512).startswith(b"220"):
+                        sock.sendall(b"QUIT\r\n")
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def _read_pid(self) -> int | None:
+        if self.queue_dir is None:
+            return None
+        try:
+            return int((self.queue_dir / "pid" / "master.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None

@@ -61,8 +61,12 @@ async def ensure_schema_current(runtime: Runtime) -> None:
         )
 
 
-async def start_runtime(runtime: Runtime, *, background: bool) -> None:
-    """Everything a process needs before it serves: schema check, catalog, licence, Redis, workers."""
+async def start_runtime(runtime: Runtime, *, background: bool, dispatch: bool | None = None) -> None:
+    """Everything a process needs before it serves: schema check, catalog, licence, Redis, workers.
+
+    ``background`` runs the job worker and scheduler here; ``dispatch`` (default: same as
+    ``background``) runs the event dispatcher, which a server without Redis needs for live updates.
+    """
     await ensure_schema_current(runtime)
     from xynap.platform.catalog.service import sync_catalog
 
@@ -84,7 +88,7 @@ async def start_runtime(runtime: Runtime, *, background: bool) -> None:
     from xynap.core.events import start_events
     from xynap.core.jobs import start_jobs
 
-    await start_events(runtime, background=background)
+    await start_events(runtime, background=background if dispatch is None else dispatch)
     await start_jobs(runtime, run_worker=background)
 
 
@@ -105,14 +109,15 @@ async def stop_runtime(runtime: Runtime) -> None:
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
-               extra_modules: Iterable[Module] = (), background: bool | None = None) -> FastAPI:
+               extra_modules: Iterable[Module] = (), background: bool | None = None,
+               dispatch: bool | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else get_settings())
     runtime = runtime or build_runtime(settings, extra_modules=extra_modules)
     run_background = settings.run_worker if background is None else background
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await start_runtime(runtime, background=run_background)
+        await start_runtime(runtime, background=run_background, dispatch=dispatch)
         for message in runtime.registry.problems:
             log.warning(message)
         try:

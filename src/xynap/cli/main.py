@@ -237,7 +237,8 @@ def serve(
     reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Restart on code changes (development).")]
     = False,
     no_worker: Annotated[
-        bool, typer.Option("--no-worker", help="Run no jobs/events in this process (run `xynap worker` instead).")
+        bool, typer.Option("--no-worker",
+                           help="Run no job worker in this process (run `xynap worker`); events are still dispatched.")
     ] = False,
 ) -> None:
     """Run the HTTP server (API and, when built, the web front end)."""
@@ -274,7 +275,7 @@ def serve(
     else:
         from xynap.app import create_app
 
-        uvicorn.run(create_app(settings, background=False if no_worker else None), host=host, port=port,
+        uvicorn.run(create_app(settings, background=False if no_worker else None, dispatch=True), host=host, port=port,
                     log_config=None)
 
 
@@ -288,7 +289,7 @@ async def _worker_main(settings: Settings, run_worker_process: Any) -> None:
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, task.cancel)
     try:
-        await start_runtime(runtime, background=False)
+        await start_runtime(runtime, background=False, dispatch=True)
         await run_worker_process(runtime)
     except asyncio.CancelledError:
         logging.getLogger("xynap.worker").info("worker stopping")

@@ -16,6 +16,14 @@ from xynap.runtime import Runtime
 TRIAL_DAYS = 14
 
 
+async def subscription_event(session: AsyncSession, name: str, sub: Subscription) -> None:
+    """Every user of the company hears of bookings: the menu changes for all of them."""
+    from xynap.core.events import publish
+
+    module = await session.get(ModuleRecord, sub.module_id)
+    publish(session, name, {"id": sub.id, "module": module.slug if module else None, "status": sub.status})
+
+
 async def _module_and_plan(session: AsyncSession, runtime: Runtime, slug: str, tier: str) -> tuple[ModuleRecord,
                                                                                                    ModulePlan]:
     module = await session.scalar(select(ModuleRecord).where(ModuleRecord.slug == slug))
@@ -67,6 +75,7 @@ async def book_module(session: AsyncSession, runtime: Runtime, tenant_id: uuid.U
         sub.status = "trial"
         sub.trial_ends_at = utcnow() + dt.timedelta(days=TRIAL_DAYS)
     await session.flush()
+    await subscription_event(session, "subscription.booked", sub)
     if activate:
         await activate_subscription(session, runtime, sub)
     return sub
@@ -82,6 +91,7 @@ async def activate_subscription(session: AsyncSession, runtime: Runtime, sub: Su
     sub.activated_at = utcnow()
     sub.trial_ends_at = None
     await session.flush()
+    await subscription_event(session, "subscription.activated", sub)
     runtime.invalidate_tenant(sub.tenant_id)
     return sub
 
@@ -93,6 +103,7 @@ async def cancel_subscription(session: AsyncSession, runtime: Runtime, sub: Subs
     sub.status = "cancelled"
     sub.cancelled_at = utcnow()
     await session.flush()
+    await subscription_event(session, "subscription.cancelled", sub)
     runtime.invalidate_tenant(sub.tenant_id)
     return sub
 
@@ -110,5 +121,6 @@ async def change_plan(session: AsyncSession, runtime: Runtime, sub: Subscription
                                    errors=[{"field": "billing_cycle", "message": "monthly or yearly"}])
         sub.billing_cycle = billing_cycle
     await session.flush()
+    await subscription_event(session, "subscription.plan_changed", sub)
     runtime.invalidate_tenant(sub.tenant_id)
     return sub

@@ -75,7 +75,13 @@ async def deliver(ctx: JobContext) -> dict[str, Any]:
     try:
         await asyncio.to_thread(_deliver_sync, config, message)
     except Exception as exc:
-        message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        # The job's own transaction is rolled back on failure: keep the reason on the mail anyway,
+        # in a transaction of its own, so the outbox shows why it is still undelivered.
+        from sqlalchemy import update
+
+        async with ctx.runtime.db.platform_session() as session:
+            await session.execute(update(MailMessage).where(MailMessage.id == message.id)
+                                  .values(last_error=f"{type(exc).__name__}: {exc}"[:1000]))
         raise
     message.delivered_at = utcnow()
     message.last_error = None

@@ -141,6 +141,7 @@ async def create_team(body: TeamCreate, db: DbDep, runtime: RuntimeDep,
     team = Team(name=body.name.strip(), description=body.description)
     db.add(team)
     await db.flush()
+    service.publish_team(db, "team.created", team)
     await service.set_team_members(db, runtime, team, body.member_ids)
     return await _team_read(db, team)
 
@@ -160,6 +161,7 @@ async def update_team(team_id: uuid.UUID, body: TeamUpdate, db: DbDep,
     if body.description is not None:
         team.description = body.description
     await db.flush()
+    service.publish_team(db, "team.updated", team)
     return await _team_read(db, team)
 
 
@@ -175,6 +177,7 @@ async def set_members(team_id: uuid.UUID, body: TeamMembers, db: DbDep, runtime:
 async def delete_team(team_id: uuid.UUID, db: DbDep, runtime: RuntimeDep,
                       access: Annotated[Access, require("teams:delete")]) -> Response:
     team = await _get_team(db, team_id)
+    service.publish_team(db, "team.deleted", team)
     await db.delete(team)
     await db.flush()
     service.drop_cached(db, lambda: runtime.principals.invalidate(lambda k: k[0] == team.tenant_id))
@@ -218,6 +221,7 @@ async def create_role(body: RoleCreate, db: DbDep, runtime: RuntimeDep,
     role = Role(name=body.name, label=body.label, is_system=False, grants=dict(body.grants))
     db.add(role)
     await db.flush()
+    service.publish_role(db, "role.created", role)
     return _role_read(runtime, role)
 
 

@@ -17,6 +17,30 @@ from xynap.platform.users.models import Role, Team, TeamMember, User
 from xynap.runtime import Runtime
 
 
+def user_event(session: AsyncSession, name: str, user: User) -> None:
+    """Domain events of users; every colleague who may read users sees them live."""
+    from xynap.core.events import publish
+
+    publish(session, name, {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+                            "is_active": user.is_active}, permission="users:read")
+
+
+def publish_team(session: AsyncSession, name: str, team: Team, member_ids: list[str] | None = None) -> None:
+    from xynap.core.events import publish
+
+    payload = {"id": team.id, "name": team.name}
+    if member_ids is not None:
+        payload["member_ids"] = member_ids
+    publish(session, name, payload, permission="teams:read")
+
+
+def publish_role(session: AsyncSession, name: str, role: Role) -> None:
+    """Everyone hears of role changes: a user's own permissions may have changed."""
+    from xynap.core.events import publish
+
+    publish(session, name, {"id": role.id, "name": role.name})
+
+
 def drop_cached(session: AsyncSession, invalidate: Callable[[], None]) -> None:
     """Drop cache entries now and once more after the request's commit (``get_db`` runs the
     ``after_commit`` callbacks): a request running in between could otherwise cache the old
@@ -69,6 +93,7 @@ async def create_user(session: AsyncSession, runtime: Runtime, *, email: str, na
                 password_hash=hash_password(password) if password else None)
     session.add(user)
     await session.flush()
+    user_event(session, "user.created", user)
     if tenant.owner_id is None and role == "admin":
         tenant.owner_id = user.id
     return user
@@ -111,6 +136,7 @@ async def update_user(session: AsyncSession, runtime: Runtime, user: User, *, na
     if locale is not None:
         user.locale = locale
     await session.flush()
+    user_event(session, "user.updated", user)
     drop_cached(session, lambda: runtime.principals.invalidate(lambda k: k == (user.tenant_id, user.id)))
     return user
 
@@ -119,6 +145,7 @@ async def delete_user(session: AsyncSession, runtime: Runtime, user: User) -> No
     if user.role == "admin" and user.is_active:
         await _ensure_other_admin(session, user)
     await session.delete(user)
+    user_event(session, "user.deleted", user)
     await session.flush()
     drop_cached(session, lambda: runtime.principals.invalidate(lambda k: k == (user.tenant_id, user.id)))
 
@@ -160,6 +187,7 @@ async def set_team_members(session: AsyncSession, runtime: Runtime, team: Team, 
     for user_id in current.keys() - wanted:
         await session.delete(current[user_id])
     await session.flush()
+    publish_team(session, "team.members_changed", team, sorted(map(str, wanted)))
     drop_cached(session, lambda: runtime.principals.invalidate(lambda k: k[0] == team.tenant_id))
 
 
@@ -203,6 +231,7 @@ async def update_role(session: AsyncSession, runtime: Runtime, role: Role, *, la
     if label is not None:
         role.label = label
     await session.flush()
+    publish_role(session, "role.updated", role)
     drop_cached(session, lambda: (runtime.role_grants.invalidate(lambda k: k == (role.tenant_id, role.name)),
                                   runtime.principals.invalidate(lambda k: k[0] == role.tenant_id)))
     return role
@@ -215,6 +244,7 @@ async def delete_role(session: AsyncSession, runtime: Runtime, role: Role) -> No
     if in_use:
         raise Conflict(f"{in_use} users have this role; give them another role first.", code="role_in_use")
     await session.delete(role)
+    publish_role(session, "role.deleted", role)
     await session.flush()
     # A role re-created under the same name must not inherit the cached grants of this one.
     drop_cached(session, lambda: runtime.role_grants.invalidate(lambda k: k == (role.tenant_id, role.name)))
