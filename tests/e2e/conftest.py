@@ -16,12 +16,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.support import ACCESS_TTL_SECONDS, Server
+from tests.e2e.support import ACCESS_TTL_SECONDS, ADMIN_EMAIL, STAFF_EMAIL, Server, reset_preferences
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
@@ -73,8 +74,9 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def server(frontend_dist: Path) -> Iterator[Server]:
+@contextmanager
+def _running_server(frontend_dist: Path, *, demo: bool) -> Iterator[Server]:
+    """`xynap serve` on a fresh SQLite database in a temporary directory; with `demo`, seeded by `xynap demo`."""
     data_dir = Path(tempfile.mkdtemp(prefix="xynap-e2e-"))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XYNAP_")}
@@ -91,7 +93,8 @@ def server(frontend_dist: Path) -> Iterator[Server]:
         "NO_COLOR": "1",
     })
     _run(["migrate"], env, "create the schema")
-    _run(["demo", "--port", str(port)], env, "seed the demo company")
+    if demo:
+        _run(["demo", "--port", str(port)], env, "seed the demo company")
 
     log_path = data_dir / "server.log"
     log = log_path.open("w")
@@ -124,6 +127,20 @@ def server(frontend_dist: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
+def server(frontend_dist: Path) -> Iterator[Server]:
+    """The demo installation most tests share."""
+    with _running_server(frontend_dist, demo=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def fresh_server(frontend_dist: Path) -> Iterator[Server]:
+    """A brand-new installation (schema only, no company yet): the first-run setup is due."""
+    with _running_server(frontend_dist, demo=False) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium).", pytrace=False)
@@ -144,6 +161,9 @@ def context(browser, server: Server, request: pytest.FixtureRequest):
     """A fresh browser profile (no stored login), German, light colour scheme, desktop size."""
     options = {"viewport": {"width": 1366, "height": 860}, "locale": "de-DE", "color_scheme": "light",
                "base_url": server.base_url}
+    scheme = request.node.get_closest_marker("color_scheme")
+    if scheme:
+        options["color_scheme"] = scheme.args[0]
     marker = request.node.get_closest_marker("viewport")
     if marker:
         options["viewport"] = {"width": marker.args[0], "height": marker.args[1]}
@@ -153,6 +173,14 @@ def context(browser, server: Server, request: pytest.FixtureRequest):
     ctx.set_default_timeout(15_000)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_preferences(request: pytest.FixtureRequest):
+    """Preferences live on the server now: a language or layout one test picked must not leak into the next."""
+    yield
+    if "server" in request.fixturenames:
+        reset_preferences(request.getfixturevalue("server"), ADMIN_EMAIL, STAFF_EMAIL)
 
 
 @pytest.fixture
@@ -166,3 +194,4 @@ def page(context):
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "viewport(width, height): run the test in a phone-sized browser")
+    config.addinivalue_line("markers", "color_scheme(name): the browser prefers 'light' or 'dark'")

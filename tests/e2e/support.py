@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -24,3 +26,45 @@ class Server:
         """An API client for the demo company (the tenant via X-Tenant; no proxies from the environment)."""
         return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers={"X-Tenant": "demo"},
                             trust_env=False, timeout=30)
+
+
+COMPANY = "Müller & Partner GmbH"
+
+
+@contextmanager
+def api_login(server: Server, email: str = ADMIN_EMAIL, password: str = PASSWORD,
+              host: str | None = None) -> Iterator[httpx.Client]:
+    """`with api_login(server) as client:` an API client logged in as `email` (the demo company unless `host`
+    names another tenant slug)."""
+    with server.api() as client:
+        if host is not None:
+            client.headers["X-Tenant"] = host
+        response = client.post("/api/login", json={"email": email, "password": password})
+        response.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        yield client
+
+
+def outbox_links(server: Server, to: str, path: str) -> list[str]:
+    """Links to `path` (e.g. "/reset-password") in the demo company's outbox mails to `to`, newest first."""
+    import re
+
+    with api_login(server) as client:
+        page = client.get("/api/mail/outbox", params={"limit": 50})
+        page.raise_for_status()
+        links: list[str] = []
+        for mail in page.json()["items"]:
+            if mail["to"].casefold() != to.casefold():
+                continue
+            links += re.findall(rf"https?://[^\s]+{re.escape(path)}#token=[\w.~-]+", mail["body_text"])
+        return links
+
+
+def reset_preferences(server: Server, *emails: str) -> None:
+    """Forget what the browser tests saved in these users' preferences (language, theme, layout)."""
+    for email in emails:
+        try:
+            with api_login(server, email) as client:
+                client.put("/api/me/preferences", json={"data": {}})
+        except httpx.HTTPError:
+            pass

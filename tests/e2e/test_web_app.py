@@ -8,9 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ACCESS_TTL_SECONDS, ADMIN_EMAIL, OWNER_EMAIL, PASSWORD, STAFF_EMAIL, Server
-
-COMPANY = "Müller & Partner GmbH"
+from tests.e2e.support import ACCESS_TTL_SECONDS, ADMIN_EMAIL, COMPANY, OWNER_EMAIL, PASSWORD, STAFF_EMAIL, Server
 
 
 def login(page: Page, email: str = ADMIN_EMAIL, password: str = PASSWORD) -> None:
@@ -43,7 +41,9 @@ def cancel_module(server: Server, slug: str) -> None:
 def test_login_then_dashboard(page: Page, server: Server, artifacts) -> None:
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login$"))
-    expect(page.get_by_test_id("login-company")).to_have_text("demo")
+    # GET /api/context names the company before anyone logs in
+    expect(page.get_by_test_id("login-company")).to_have_text(COMPANY)
+    expect(page.get_by_test_id("signup-link")).to_have_count(0)  # sign-up lives on the platform's host
     page.screenshot(path=artifacts / "login.png", full_page=True)
 
     # a wrong password: the API's code, translated, and no navigation
@@ -59,6 +59,10 @@ def test_login_then_dashboard(page: Page, server: Server, artifacts) -> None:
     expect(page.locator('[data-widget="core.modules"]')).to_be_visible()
     expect(page.locator('[data-widget="core.team"]')).to_be_visible()
     expect(page.get_by_test_id("team-active")).to_have_text(re.compile(r"^\d+$"))
+    # the activity chart (ECharts, its own lazy chunk) draws its bars
+    expect(page.locator('[data-testid="activity-chart"] svg')).to_be_visible()
+    # live updates: the WebSocket said hello
+    expect(page.get_by_test_id("realtime-status")).to_have_attribute("data-state", "open")
     expect(page.locator('[data-nav-section="admin"]')).to_be_visible()
     page.screenshot(path=artifacts / "dashboard.png", full_page=True)
 
@@ -116,7 +120,9 @@ def test_booking_a_module_adds_its_menu_entry(page: Page, server: Server, artifa
 
 def test_staff_sees_permission_denied_on_admin_users(page: Page, server: Server, artifacts) -> None:
     login(page, STAFF_EMAIL)
-    expect(page.locator('[data-nav-section="admin"]')).to_have_count(0)
+    # staff see the teams (teams:read) but not the user administration
+    expect(page.locator('[data-nav="admin.teams"]')).to_be_visible()
+    expect(page.locator('[data-nav="admin.users"]')).to_have_count(0)
     page.goto("/admin/users")
     expect(page.get_by_test_id("forbidden")).to_be_visible()
     expect(page.get_by_role("heading", name="Kein Zugriff auf diese Seite")).to_be_visible()

@@ -32,8 +32,29 @@ function apply(animate = false): void {
   } else root.classList.toggle('dark', isDark.value)
 }
 
+const chosenListeners = new Set<(dark: boolean) => void>()
+
+/** Told when the user switches the colour scheme (the preferences store saves it for the account). */
+export function onThemeChosen(fn: (dark: boolean) => void): () => void {
+  chosenListeners.add(fn)
+  return () => chosenListeners.delete(fn)
+}
+
+/** Apply a scheme saved for the account without announcing it as a new choice. */
+export function applySavedTheme(value: boolean): void {
+  if (value === isDark.value) return
+  isDark.value = value
+  try {
+    localStorage.setItem(KEY, value ? 'dark' : 'light')
+  } catch {
+    /* ignore */
+  }
+  apply(true)
+}
+
 export function setDark(value: boolean): void {
   isDark.value = value
+  chosenListeners.forEach((fn) => fn(value))
   try {
     localStorage.setItem(KEY, value ? 'dark' : 'light')
   } catch {

@@ -30,7 +30,15 @@ export function setSessionHooks(next: SessionHooks | null): void {
 }
 
 /** Endpoints that must never carry the access token nor trigger a refresh. */
-const ANONYMOUS = ['/api/login', '/api/refresh']
+const ANONYMOUS = [
+  '/api/login',
+  '/api/refresh',
+  '/api/context',
+  '/api/signup',
+  '/api/setup',
+  '/api/password-reset',
+  '/api/password-reset/confirm',
+]
 
 /** 401 codes that mean "this login is over" (as opposed to wrong credentials on a form). */
 const SESSION_OVER = new Set([

@@ -38,6 +38,189 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contacts in the caller's scope
+         * @description Filters: q (start of a name, e-mail or phone number), type, tag (a tag id), owner_id, and cf.<key>=<value> for custom fields.
+         */
+        get: operations["list_contacts_api_contacts_get"];
+        put?: never;
+        /** Create a contact */
+        post: operations["create_contact_api_contacts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Custom field definitions */
+        get: operations["list_fields_api_contacts_fields_get"];
+        put?: never;
+        /** Define a custom field */
+        post: operations["create_field_api_contacts_fields_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/fields/{field_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One custom field definition */
+        get: operations["get_field_api_contacts_fields__field_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a custom field definition and its values on every contact */
+        delete: operations["delete_field_api_contacts_fields__field_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a custom field's label, options, required flag or position (key and type stay) */
+        patch: operations["update_field_api_contacts_fields__field_id__patch"];
+        trace?: never;
+    };
+    "/api/contacts/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All tags of the company */
+        get: operations["list_tags_api_contacts_tags_get"];
+        put?: never;
+        /** Create a tag */
+        post: operations["create_tag_api_contacts_tags_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/tags/{tag_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One tag */
+        get: operations["get_tag_api_contacts_tags__tag_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a tag (removes it from every contact) */
+        delete: operations["delete_tag_api_contacts_tags__tag_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename or recolour a tag */
+        patch: operations["update_tag_api_contacts_tags__tag_id__patch"];
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One contact */
+        get: operations["get_contact_api_contacts__contact_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a contact (with its relations and tags) */
+        delete: operations["delete_contact_api_contacts__contact_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a contact */
+        patch: operations["update_contact_api_contacts__contact_id__patch"];
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}/relations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Relations of a contact */
+        get: operations["list_relations_api_contacts__contact_id__relations_get"];
+        put?: never;
+        /** Relate a contact to another one */
+        post: operations["create_relation_api_contacts__contact_id__relations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}/relations/{relation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a relation */
+        delete: operations["delete_relation_api_contacts__contact_id__relations__relation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the tags of a contact */
+        put: operations["set_contact_tags_api_contacts__contact_id__tags_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where am I: company or platform, and what's open */
+        get: operations["context_api_context_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/customers": {
         parameters: {
             query?: never;
@@ -252,6 +435,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mail/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mails the platform sent for this company */
+        get: operations["outbox_api_mail_outbox_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -262,6 +462,24 @@ export interface paths {
         /** Who am I, in which tenant, with which permissions */
         get: operations["me_api_me_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My UI preferences (dashboard layout, ...) */
+        get: operations["get_preferences_api_me_preferences_get"];
+        /** Replace my UI preferences */
+        put: operations["put_preferences_api_me_preferences_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -324,6 +542,46 @@ export interface paths {
         patch: operations["update_module_api_modules__module_id__patch"];
         trace?: never;
     };
+    "/api/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset link
+         * @description Always 202, whether the address exists or not, so the endpoint reveals no accounts.
+         */
+        post: operations["password_reset_api_password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a mailed token
+         * @description Redeems both reset and invitation links; ends every other session of the user.
+         */
+        post: operations["password_reset_confirm_api_password_reset_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/permissions": {
         parameters: {
             query?: never;
@@ -350,6 +608,40 @@ export interface paths {
         };
         /** The whole platform's audit log */
         get: operations["list_platform_audit_api_platform_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Licence state of this installation */
+        get: operations["license_status_api_platform_license_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/platform/mail/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every mail of the platform */
+        get: operations["platform_outbox_api_platform_mail_outbox_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -497,6 +789,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** First-run status of a fresh installation */
+        get: operations["setup_status_api_setup_get"];
+        put?: never;
+        /** First-run setup: company, admin, SMTP, modules, licence */
+        post: operations["setup_api_setup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register a company (SaaS) */
+        post: operations["signup_api_signup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/subscriptions": {
         parameters: {
             query?: never;
@@ -600,6 +927,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tasks in the caller's scope */
+        get: operations["list_tasks_api_tasks_get"];
+        put?: never;
+        /** Create a task */
+        post: operations["create_task_api_tasks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One task */
+        get: operations["get_task_api_tasks__task_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a task */
+        delete: operations["delete_task_api_tasks__task_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a task */
+        patch: operations["update_task_api_tasks__task_id__patch"];
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a task on the board
+         * @description Put the task into the column ``status`` at ``position`` (0-based, among the tasks the caller
+         *     sees there). The column is renumbered so positions stay dense; only the moved task's version
+         *     changes (the order of a column is not an edit of the other tasks).
+         */
+        post: operations["move_task_api_tasks__task_id__move_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/teams": {
         parameters: {
             query?: never;
@@ -691,6 +1077,23 @@ export interface paths {
         patch: operations["update_user_api_users__user_id__patch"];
         trace?: never;
     };
+    "/api/users/{user_id}/invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail an invitation with a link to choose a password */
+        post: operations["invite_api_users__user_id__invite_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{user_id}/password": {
         parameters: {
             query?: never;
@@ -715,6 +1118,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddressEntry */
+        AddressEntry: {
+            /**
+             * City
+             * @default
+             */
+            city: string;
+            /**
+             * Country
+             * @description ISO 3166-1 alpha-2
+             * @default DE
+             */
+            country: string;
+            /**
+             * Postal Code
+             * @default
+             */
+            postal_code: string;
+            /**
+             * Street
+             * @default
+             */
+            street: string;
+            /**
+             * Type
+             * @default work
+             * @enum {string}
+             */
+            type: "work" | "home" | "billing" | "shipping" | "other";
+        };
         /** AuditRead */
         AuditRead: {
             /** Action */
@@ -765,6 +1198,182 @@ export interface components {
             id: string;
             /** Module Slugs */
             module_slugs: string[];
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+        };
+        /** ContactCreate */
+        ContactCreate: {
+            /** Addresses */
+            addresses?: components["schemas"]["AddressEntry"][];
+            /** Avatar Url */
+            avatar_url?: string | null;
+            /** Company Name */
+            company_name?: string | null;
+            /** Custom Fields */
+            custom_fields?: {
+                [key: string]: unknown;
+            };
+            /** Emails */
+            emails?: components["schemas"]["EmailEntry"][];
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+            /**
+             * Owner Id
+             * @description Defaults to the caller
+             */
+            owner_id?: string | null;
+            /** Phones */
+            phones?: components["schemas"]["PhoneEntry"][];
+            /**
+             * Source
+             * @default manual
+             * @enum {string}
+             */
+            source: "manual" | "import" | "web" | "api";
+            /**
+             * Type
+             * @default person
+             * @enum {string}
+             */
+            type: "person" | "organization";
+        };
+        /** ContactRead */
+        ContactRead: {
+            /** Addresses */
+            addresses: {
+                [key: string]: unknown;
+            }[];
+            /** Avatar Url */
+            avatar_url: string | null;
+            /** Company Name */
+            company_name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Custom Fields */
+            custom_fields: {
+                [key: string]: unknown;
+            };
+            /** Display Name */
+            display_name: string;
+            /** Emails */
+            emails: {
+                [key: string]: unknown;
+            }[];
+            /** First Name */
+            first_name: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Name */
+            last_name: string | null;
+            /** Notes */
+            notes: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Phones */
+            phones: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "manual" | "import" | "web" | "api";
+            /**
+             * Tags
+             * @default []
+             */
+            tags: components["schemas"]["TagRef"][];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "person" | "organization";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** ContactTagsSet */
+        ContactTagsSet: {
+            /** Tag Ids */
+            tag_ids: string[];
+        };
+        /** ContactUpdate */
+        ContactUpdate: {
+            /** Addresses */
+            addresses?: components["schemas"]["AddressEntry"][] | null;
+            /** Avatar Url */
+            avatar_url?: string | null;
+            /** Company Name */
+            company_name?: string | null;
+            /**
+             * Custom Fields
+             * @description Keys to set; a key with null removes the value. Other keys stay.
+             */
+            custom_fields?: {
+                [key: string]: unknown;
+            } | null;
+            /** Emails */
+            emails?: components["schemas"]["EmailEntry"][] | null;
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /** Notes */
+            notes?: string | null;
+            /** Owner Id */
+            owner_id?: string | null;
+            /** Phones */
+            phones?: components["schemas"]["PhoneEntry"][] | null;
+            /** Source */
+            source?: ("manual" | "import" | "web" | "api") | null;
+            /** Type */
+            type?: ("person" | "organization") | null;
+            /**
+             * Version
+             * @description The version you edited; a newer one on the server gives 409.
+             */
+            version: number;
+        };
+        /** ContextRead */
+        ContextRead: {
+            /** Base Domain */
+            base_domain: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "tenant" | "platform";
+            /** Mode */
+            mode: string;
+            /** Setup Required */
+            setup_required: boolean;
+            /** Signup Enabled */
+            signup_enabled: boolean;
+            tenant: components["schemas"]["ContextTenant"] | null;
+        };
+        /** ContextTenant */
+        ContextTenant: {
+            /** Locale */
+            locale: string;
             /** Name */
             name: string;
             /** Slug */
@@ -854,6 +1463,97 @@ export interface components {
             user_limit: number;
             /** Version */
             version: number;
+        };
+        /** EmailEntry */
+        EmailEntry: {
+            /**
+             * Type
+             * @default work
+             * @enum {string}
+             */
+            type: "work" | "home" | "other";
+            /**
+             * Value
+             * Format: email
+             */
+            value: string;
+        };
+        /** FieldCreate */
+        FieldCreate: {
+            /**
+             * Entity
+             * @default contact
+             * @constant
+             */
+            entity: "contact";
+            /**
+             * Key
+             * @description Used in custom_fields and in ?cf.<key>= filters
+             */
+            key: string;
+            /** Label */
+            label: string;
+            /** Options */
+            options?: string[];
+            /**
+             * Position
+             * @default 0
+             */
+            position: number;
+            /**
+             * Required
+             * @default false
+             */
+            required: boolean;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "number" | "date" | "link" | "select" | "multiselect" | "checkbox";
+        };
+        /** FieldRead */
+        FieldRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Entity
+             * @constant
+             */
+            entity: "contact";
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Options */
+            options: string[];
+            /** Position */
+            position: number;
+            /** Required */
+            required: boolean;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "number" | "date" | "link" | "select" | "multiselect" | "checkbox";
+        };
+        /** FieldUpdate */
+        FieldUpdate: {
+            /** Label */
+            label?: string | null;
+            /** Options */
+            options?: string[] | null;
+            /** Position */
+            position?: number | null;
+            /** Required */
+            required?: boolean | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -959,6 +1659,30 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** LicenseRead */
+        LicenseRead: {
+            /** Expires At */
+            expires_at?: string | null;
+            /** Instance Id */
+            instance_id?: string | null;
+            /** License Id */
+            license_id?: string | null;
+            /** Licensee */
+            licensee?: string | null;
+            /** Max Users */
+            max_users?: number | null;
+            /** Mode */
+            mode: string;
+            /**
+             * Modules
+             * @default []
+             */
+            modules: string[];
+            /** Reason */
+            reason: string;
+            /** State */
+            state: string;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Email */
@@ -971,6 +1695,31 @@ export interface components {
             /** Refresh Token */
             refresh_token?: string | null;
         };
+        /** MailRead */
+        MailRead: {
+            /** Body Text */
+            body_text: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered */
+            delivered: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Error */
+            last_error: string | null;
+            /** Purpose */
+            purpose: string;
+            /** Subject */
+            subject: string;
+            /** To */
+            to: string;
+        };
         /** Me */
         Me: {
             /** Email */
@@ -982,6 +1731,11 @@ export interface components {
             id: string;
             /** Kind */
             kind: string;
+            /**
+             * Locale
+             * @default de
+             */
+            locale: string;
             /** Name */
             name: string;
             /** Permissions */
@@ -1069,6 +1823,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[ContactRead] */
+        Page_ContactRead_: {
+            /** Items */
+            items: components["schemas"]["ContactRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[CustomerRead] */
         Page_CustomerRead_: {
             /** Items */
@@ -1087,6 +1848,20 @@ export interface components {
         Page_JobRead_: {
             /** Items */
             items: components["schemas"]["JobRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[MailRead] */
+        Page_MailRead_: {
+            /** Items */
+            items: components["schemas"]["MailRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[TaskRead] */
+        Page_TaskRead_: {
+            /** Items */
+            items: components["schemas"]["TaskRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -1125,6 +1900,20 @@ export interface components {
             permission: string;
             /** Scoped */
             scoped: boolean;
+        };
+        /** PhoneEntry */
+        PhoneEntry: {
+            /**
+             * Type
+             * @default work
+             * @enum {string}
+             */
+            type: "work" | "home" | "mobile" | "fax" | "other";
+            /**
+             * Value
+             * @description Any common notation; stored as E.164
+             */
+            value: string;
         };
         /** PlanChange */
         PlanChange: {
@@ -1171,6 +1960,13 @@ export interface components {
             /** Price Yearly */
             price_yearly?: number | string | null;
         };
+        /** Preferences */
+        Preferences: {
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
         /** PriceLine */
         PriceLine: {
             /** Billing Cycle */
@@ -1201,6 +1997,77 @@ export interface components {
         RefreshRequest: {
             /** Refresh Token */
             refresh_token: string;
+        };
+        /** RelationCreate */
+        RelationCreate: {
+            /**
+             * Contact B Id
+             * Format: uuid
+             * @description The other contact; read: <this contact> <relation_type> <other>
+             */
+            contact_b_id: string;
+            /** Department */
+            department?: string | null;
+            /** Position */
+            position?: string | null;
+            /**
+             * Relation Type
+             * @default other
+             * @enum {string}
+             */
+            relation_type: "employee_of" | "partner" | "supplier" | "customer" | "other";
+            /** Role */
+            role?: string | null;
+        };
+        /** RelationRead */
+        RelationRead: {
+            /**
+             * Contact A Id
+             * Format: uuid
+             */
+            contact_a_id: string;
+            /**
+             * Contact B Id
+             * Format: uuid
+             */
+            contact_b_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Department */
+            department: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Other Contact Id */
+            other_contact_id?: string | null;
+            /** Other Display Name */
+            other_display_name?: string | null;
+            /** Position */
+            position: string | null;
+            /**
+             * Relation Type
+             * @enum {string}
+             */
+            relation_type: "employee_of" | "partner" | "supplier" | "customer" | "other";
+            /** Role */
+            role: string | null;
+        };
+        /** ResetConfirm */
+        ResetConfirm: {
+            /** Password */
+            password: string;
+            /** Token */
+            token: string;
+        };
+        /** ResetRequest */
+        ResetRequest: {
+            /** Email */
+            email: string;
         };
         /** RoleCreate */
         RoleCreate: {
@@ -1285,6 +2152,113 @@ export interface components {
             /** Value */
             value: unknown;
         };
+        /** SetupModule */
+        SetupModule: {
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+        };
+        /** SetupRequest */
+        SetupRequest: {
+            /**
+             * Admin Email
+             * Format: email
+             */
+            admin_email: string;
+            /** Admin Name */
+            admin_name: string;
+            /** Company */
+            company: string;
+            /**
+             * License
+             * @description The licence file's JSON text
+             */
+            license?: string | null;
+            /**
+             * Locale
+             * @default de
+             * @enum {string}
+             */
+            locale: "de" | "en";
+            /**
+             * Modules
+             * @default []
+             */
+            modules: string[];
+            /** Password */
+            password: string;
+            /** Slug */
+            slug: string;
+            smtp?: components["schemas"]["SmtpSettings"] | null;
+        };
+        /** SetupStatus */
+        SetupStatus: {
+            /** Database */
+            database: {
+                [key: string]: unknown;
+            };
+            /** License Required */
+            license_required: boolean;
+            /** Modules */
+            modules: components["schemas"]["SetupModule"][];
+            /** Setup Required */
+            setup_required: boolean;
+        };
+        /** SignupRequest */
+        SignupRequest: {
+            /**
+             * Admin Email
+             * Format: email
+             */
+            admin_email: string;
+            /** Admin Name */
+            admin_name: string;
+            /** Company */
+            company: string;
+            /**
+             * Locale
+             * @default de
+             * @enum {string}
+             */
+            locale: "de" | "en";
+            /** Password */
+            password: string;
+            /** Slug */
+            slug: string;
+        };
+        /** SignupResult */
+        SignupResult: {
+            /**
+             * Login Url
+             * @description Open it: the company's address with a one-time login in the fragment
+             */
+            login_url: string;
+            tenant: components["schemas"]["SignupTenant"];
+        };
+        /** SignupTenant */
+        SignupTenant: {
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+        };
+        /** SmtpSettings */
+        SmtpSettings: {
+            /** From */
+            from?: string | null;
+            /** Host */
+            host: string;
+            /** Password */
+            password?: string | null;
+            /**
+             * Port
+             * @default 587
+             */
+            port: number;
+            /** User */
+            user?: string | null;
+        };
         /** SubscriptionCreate */
         SubscriptionCreate: {
             /**
@@ -1336,6 +2310,214 @@ export interface components {
             /** Trial Ends At */
             trial_ends_at: string | null;
             /** Version */
+            version: number;
+        };
+        /** Subtask */
+        Subtask: {
+            /**
+             * Done
+             * @default false
+             */
+            done: boolean;
+            /**
+             * Id
+             * @description Kept when given; new subtasks get one
+             */
+            id?: string | null;
+            /** Title */
+            title: string;
+        };
+        /** SubtaskRead */
+        SubtaskRead: {
+            /** Done */
+            done: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+        };
+        /** TagCreate */
+        TagCreate: {
+            /**
+             * Color
+             * @default #64748b
+             */
+            color: string;
+            /** Name */
+            name: string;
+        };
+        /** TagRead */
+        TagRead: {
+            /** Color */
+            color: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** TagRef */
+        TagRef: {
+            /** Color */
+            color: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** TagUpdate */
+        TagUpdate: {
+            /** Color */
+            color?: string | null;
+            /** Name */
+            name?: string | null;
+        };
+        /** TaskCreate */
+        TaskCreate: {
+            /**
+             * Assigned To
+             * @description Left out: the caller; null: nobody (needs the scope 'all')
+             */
+            assigned_to?: string | null;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Due Date */
+            due_date?: string | null;
+            /** Linked Contact Id */
+            linked_contact_id?: string | null;
+            /** Linked Entity Id */
+            linked_entity_id?: string | null;
+            /** Linked Entity Type */
+            linked_entity_type?: string | null;
+            /**
+             * Priority
+             * @default medium
+             * @enum {string}
+             */
+            priority: "low" | "medium" | "high" | "urgent";
+            /**
+             * Status
+             * @default open
+             * @enum {string}
+             */
+            status: "open" | "in_progress" | "done";
+            /** Subtasks */
+            subtasks?: components["schemas"]["Subtask"][];
+            /** Title */
+            title: string;
+        };
+        /** TaskMove */
+        TaskMove: {
+            /**
+             * Position
+             * @description 0-based place in the target column, as the caller sees it
+             */
+            position: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "in_progress" | "done";
+            /**
+             * Version
+             * @description The version you edited; a newer one on the server gives 409 version_conflict.
+             */
+            version?: number | null;
+        };
+        /** TaskRead */
+        TaskRead: {
+            /** Assigned To */
+            assigned_to: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Description */
+            description: string;
+            /** Due Date */
+            due_date: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Linked Contact Id */
+            linked_contact_id: string | null;
+            /** Linked Entity Id */
+            linked_entity_id: string | null;
+            /** Linked Entity Type */
+            linked_entity_type: string | null;
+            /** Position */
+            position: number;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "low" | "medium" | "high" | "urgent";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "in_progress" | "done";
+            /** Subtasks */
+            subtasks: components["schemas"]["SubtaskRead"][];
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** TaskUpdate */
+        TaskUpdate: {
+            /** Assigned To */
+            assigned_to?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Due Date */
+            due_date?: string | null;
+            /** Linked Contact Id */
+            linked_contact_id?: string | null;
+            /** Linked Entity Id */
+            linked_entity_id?: string | null;
+            /** Linked Entity Type */
+            linked_entity_type?: string | null;
+            /** Priority */
+            priority?: ("low" | "medium" | "high" | "urgent") | null;
+            /** Status */
+            status?: ("open" | "in_progress" | "done") | null;
+            /** Subtasks */
+            subtasks?: components["schemas"]["Subtask"][] | null;
+            /** Title */
+            title?: string | null;
+            /**
+             * Version
+             * @description The version you edited; a newer one on the server gives 409 version_conflict.
+             */
             version: number;
         };
         /** TeamCreate */
@@ -1550,6 +2732,621 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BundleRead"][];
+                };
+            };
+        };
+    };
+    list_contacts_api_contacts_get: {
+        parameters: {
+            query?: {
+                /** @description Start of a name, e-mail or phone number */
+                q?: string | null;
+                type?: string | null;
+                /** @description A tag id */
+                tag?: string | null;
+                owner_id?: string | null;
+                /** @description name or created_at; prefix - for descending */
+                sort?: string;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ContactRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_contact_api_contacts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_fields_api_contacts_fields_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldRead"][];
+                };
+            };
+        };
+    };
+    create_field_api_contacts_fields_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_field_api_contacts_fields__field_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_field_api_contacts_fields__field_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_field_api_contacts_fields__field_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_tags_api_contacts_tags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"][];
+                };
+            };
+        };
+    };
+    create_tag_api_contacts_tags_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_tag_api_contacts_tags__tag_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_tag_api_contacts_tags__tag_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_tag_api_contacts_tags__tag_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_contact_api_contacts__contact_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_contact_api_contacts__contact_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_contact_api_contacts__contact_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_relations_api_contacts__contact_id__relations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelationRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_relation_api_contacts__contact_id__relations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_relation_api_contacts__contact_id__relations__relation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                relation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_contact_tags_api_contacts__contact_id__tags_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactTagsSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    context_api_context_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContextRead"];
                 };
             };
         };
@@ -2062,6 +3859,38 @@ export interface operations {
             };
         };
     };
+    outbox_api_mail_outbox_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MailRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     me_api_me_get: {
         parameters: {
             query?: never;
@@ -2078,6 +3907,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    get_preferences_api_me_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+        };
+    };
+    put_preferences_api_me_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Preferences"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2174,6 +4056,70 @@ export interface operations {
             };
         };
     };
+    password_reset_api_password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    password_reset_confirm_api_password_reset_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetConfirm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_permissions_api_permissions_get: {
         parameters: {
             query?: never;
@@ -2220,6 +4166,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_AuditRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    license_status_api_platform_license_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseRead"];
+                };
+            };
+        };
+    };
+    platform_outbox_api_platform_mail_outbox_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MailRead_"];
                 };
             };
             /** @description Validation Error */
@@ -2544,6 +4542,92 @@ export interface operations {
             };
         };
     };
+    setup_status_api_setup_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+        };
+    };
+    setup_api_setup_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetupRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    signup_api_signup_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_subscriptions_api_subscriptions_get: {
         parameters: {
             query?: never;
@@ -2732,6 +4816,216 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_tasks_api_tasks_get: {
+        parameters: {
+            query?: {
+                status?: ("open" | "in_progress" | "done") | null;
+                priority?: ("low" | "medium" | "high" | "urgent") | null;
+                /** @description 'me', 'none' or a user id */
+                assignee?: string | null;
+                /** @description Due on or before this day */
+                due_before?: string | null;
+                /** @description Due on or after this day */
+                due_after?: string | null;
+                linked_contact_id?: string | null;
+                linked_entity_type?: string | null;
+                linked_entity_id?: string | null;
+                /** @description Part of the title */
+                q?: string | null;
+                /** @description due_date, created_at, priority or position; - for descending */
+                sort?: "due_date" | "-due_date" | "created_at" | "-created_at" | "priority" | "-priority" | "position" | "-position";
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TaskRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_task_api_tasks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_task_api_tasks__task_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_task_api_tasks__task_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_task_api_tasks__task_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    move_task_api_tasks__task_id__move_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
                 };
             };
             /** @description Validation Error */
@@ -3094,6 +5388,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    invite_api_users__user_id__invite_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

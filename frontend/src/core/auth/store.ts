@@ -110,6 +110,22 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  /**
+   * Log in with a one-time refresh token handed over in a link (sign-up, first-run setup): swap it
+   * for a token pair (the code is used up by that) and load the user.
+   */
+  async function adoptRefreshToken(code: string): Promise<Me> {
+    endedBecause.value = null
+    const pair = await unwrap(api.POST('/api/refresh', { body: { refresh_token: code } }))
+    setTokens(pair)
+    try {
+      return await loadMe()
+    } catch (err) {
+      clear()
+      throw err
+    }
+  }
+
   async function logout(): Promise<void> {
     const current = session.value
     if (current) {
@@ -174,6 +190,7 @@ export const useAuthStore = defineStore('auth', () => {
     can,
     canAny,
     login,
+    adoptRefreshToken,
     logout,
     loadMe,
     refresh,

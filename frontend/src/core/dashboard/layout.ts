@@ -1,5 +1,10 @@
-/** The dashboard layout of one user (order, hidden widgets, widths), kept in localStorage for now. */
-import { reactive, watch } from 'vue'
+/**
+ * The dashboard layout of one user (order, hidden widgets, widths). It lives in the user's
+ * preferences on the server (key `dashboard`), with the preferences store's localStorage copy as
+ * the fallback; every change is saved there.
+ */
+import { computed } from 'vue'
+import { usePreferences } from '@/core/preferences'
 
 export interface DashboardLayout {
   order: string[]
@@ -7,31 +12,20 @@ export interface DashboardLayout {
   sizes: Record<string, 1 | 2>
 }
 
-const PREFIX = 'xynap.dashboard.'
-
-export function loadLayout(userId: string): DashboardLayout {
-  try {
-    const raw = localStorage.getItem(PREFIX + userId)
-    if (raw) {
-      const value = JSON.parse(raw) as Partial<DashboardLayout>
-      return {
-        order: Array.isArray(value.order) ? value.order.filter((x) => typeof x === 'string') : [],
-        hidden: Array.isArray(value.hidden) ? value.hidden.filter((x) => typeof x === 'string') : [],
-        sizes: value.sizes && typeof value.sizes === 'object' ? value.sizes : {},
-      }
-    }
-  } catch {
-    /* unreadable layout: start fresh */
-  }
+export function emptyLayout(): DashboardLayout {
   return { order: [], hidden: [], sizes: {} }
 }
 
-export function saveLayout(userId: string, layout: DashboardLayout): void {
-  try {
-    localStorage.setItem(PREFIX + userId, JSON.stringify(layout))
-  } catch {
-    /* ignore */
+/** Whatever was stored, as a layout (unknown shapes are dropped). */
+export function normalizeLayout(value: unknown): DashboardLayout {
+  if (!value || typeof value !== 'object') return emptyLayout()
+  const raw = value as Partial<Record<keyof DashboardLayout, unknown>>
+  const strings = (list: unknown) => (Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [])
+  const sizes: Record<string, 1 | 2> = {}
+  if (raw.sizes && typeof raw.sizes === 'object') {
+    for (const [id, size] of Object.entries(raw.sizes as Record<string, unknown>)) if (size === 1 || size === 2) sizes[id] = size
   }
+  return { order: strings(raw.order), hidden: strings(raw.hidden), sizes }
 }
 
 /** Arrange `ids` by the saved order; widgets the layout has not seen yet go to the end. */
@@ -41,38 +35,52 @@ export function arrange(ids: readonly string[], layout: DashboardLayout): string
   return [...known, ...fresh]
 }
 
-export function useLayout(userId: string) {
-  const layout = reactive(loadLayout(userId))
-  watch(layout, () => saveLayout(userId, layout), { deep: true })
+/**
+ * The new full order after moving `id` to position `to` among the `visible` widgets;
+ * hidden (and unknown) ones keep their place after the visible ones.
+ */
+export function moveTo(layout: DashboardLayout, visible: readonly string[], id: string, to: number): string[] | null {
+  const order = [...visible]
+  const from = order.indexOf(id)
+  const target = Math.max(0, Math.min(order.length - 1, to))
+  if (from < 0 || from === target) return null
+  order.splice(from, 1)
+  order.splice(target, 0, id)
+  return [...order, ...layout.order.filter((x) => !order.includes(x))]
+}
+
+export function useLayout() {
+  const prefs = usePreferences()
+  const layout = computed<DashboardLayout>(() => normalizeLayout(prefs.data.dashboard))
+
+  function save(next: DashboardLayout): void {
+    prefs.set('dashboard', next)
+  }
+
+  function place(visible: string[], id: string, to: number): void {
+    const order = moveTo(layout.value, visible, id, to)
+    if (order) save({ ...layout.value, order })
+  }
 
   function move(visible: string[], id: string, step: -1 | 1): void {
-    const order = [...visible]
-    const from = order.indexOf(id)
-    const to = from + step
-    if (from < 0 || to < 0 || to >= order.length) return
-    order.splice(from, 1)
-    order.splice(to, 0, id)
-    // keep hidden ones where they were, after the visible ones
-    layout.order = [...order, ...layout.order.filter((x) => !order.includes(x))]
+    place(visible, id, visible.indexOf(id) + step)
   }
 
   function hide(id: string): void {
-    if (!layout.hidden.includes(id)) layout.hidden.push(id)
+    if (!layout.value.hidden.includes(id)) save({ ...layout.value, hidden: [...layout.value.hidden, id] })
   }
 
   function show(id: string): void {
-    layout.hidden = layout.hidden.filter((x) => x !== id)
+    save({ ...layout.value, hidden: layout.value.hidden.filter((x) => x !== id) })
   }
 
   function setSize(id: string, size: 1 | 2): void {
-    layout.sizes = { ...layout.sizes, [id]: size }
+    save({ ...layout.value, sizes: { ...layout.value.sizes, [id]: size } })
   }
 
   function reset(): void {
-    layout.order = []
-    layout.hidden = []
-    layout.sizes = {}
+    save(emptyLayout())
   }
 
-  return { layout, move, hide, show, setSize, reset }
+  return { layout, move, place, hide, show, setSize, reset }
 }

@@ -21,6 +21,14 @@ export const BUILTIN_WIDGETS: DashboardWidgetDef[] = [
     permissions: ['users:read'],
   },
   {
+    id: 'core.audit-activity',
+    title: { de: 'Aktivität pro Tag', en: 'Activity per day' },
+    description: { de: 'Protokolleinträge der letzten 14 Tage', en: 'Audit log entries of the last 14 days' },
+    component: () => import('./widgets/AuditActivityWidget.vue'),
+    size: 2,
+    permissions: ['audit:read'],
+  },
+  {
     id: 'platform.customers',
     title: { de: 'Kunden', en: 'Customers' },
     component: () => import('./widgets/CustomersWidget.vue'),

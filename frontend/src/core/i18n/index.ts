@@ -34,14 +34,43 @@ export function currentLocale(): Locale {
   return i18n.global.locale.value
 }
 
-export function setLocale(locale: Locale): void {
+/** Listeners told when the user picks a language (the preferences store saves it for the account). */
+const chosenListeners = new Set<(locale: Locale) => void>()
+
+export function onLocaleChosen(fn: (locale: Locale) => void): () => void {
+  chosenListeners.add(fn)
+  return () => chosenListeners.delete(fn)
+}
+
+/**
+ * Switch the language. `remember` (the user's own choice) keeps it in this browser and tells the
+ * listeners; without it the language only applies now (e.g. the account's default from /api/me).
+ */
+export function setLocale(locale: Locale, remember = true): void {
   i18n.global.locale.value = locale
-  try {
-    localStorage.setItem(KEY, locale)
-  } catch {
-    /* ignore */
+  if (remember) {
+    try {
+      localStorage.setItem(KEY, locale)
+    } catch {
+      /* ignore */
+    }
+    chosenListeners.forEach((fn) => fn(locale))
   }
   if (typeof document !== 'undefined') document.documentElement.lang = locale
+}
+
+/** The user picked a language in this browser before. */
+export function hasChosenLocale(): boolean {
+  try {
+    const saved = localStorage.getItem(KEY)
+    return saved === 'de' || saved === 'en'
+  } catch {
+    return false
+  }
+}
+
+export function isLocale(value: unknown): value is Locale {
+  return value === 'de' || value === 'en'
 }
 
 export function toggleLocale(): Locale {

@@ -3,11 +3,19 @@ import type { Router } from 'vue-router'
 import { i18n } from '@/core/i18n'
 import { useAuthStore } from '@/core/auth/store'
 import { useWorkspace } from '@/core/shell/workspace'
+import { loadContext } from '@/core/context'
+import { usePreferences } from '@/core/preferences'
 
 export function installGuards(router: Router): void {
   router.beforeEach(async (to) => {
     const auth = useAuthStore()
     await auth.init()
+    if (to.name === 'login' || to.name === 'signup' || to.name === 'setup') {
+      // The platform's own host before its first-run setup: only the setup wizard makes sense.
+      const context = await loadContext()
+      if (context?.kind === 'platform' && context.setup_required && to.name !== 'setup') return { name: 'setup' }
+      if (to.name === 'setup' && context && !context.setup_required) return { name: 'login' }
+    }
     if (to.meta.public) {
       if (to.name === 'login' && auth.isAuthenticated) {
         const next = typeof to.query.next === 'string' && to.query.next.startsWith('/') ? to.query.next : '/'
@@ -18,6 +26,7 @@ export function installGuards(router: Router): void {
     if (!auth.isAuthenticated) {
       return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
     }
+    if (auth.me) await usePreferences().ensure(auth.me.id, auth.me.locale)
     const changed = await useWorkspace().ensure()
     // A deep link into a module matched the catch-all before its routes existed: resolve it again.
     if (changed && to.name === 'not-found') return to.fullPath

@@ -1,5 +1,5 @@
 /** The navigation the sidebar and the command palette share, filtered by permissions. */
-import { Building2, LayoutDashboard, Blocks, ScrollText, Users } from '@lucide/vue'
+import { BadgeCheck, Blocks, Building2, Inbox, LayoutDashboard, Package, ScrollText, Settings, ShieldCheck, UsersRound, Users } from '@lucide/vue'
 import { computed, type Component } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { useAuthStore } from '@/core/auth/store'
@@ -25,7 +25,19 @@ export interface NavSection {
 const ADMIN_ROUTES: { name: string; label: string; icon: Component }[] = [
   { name: 'admin.modules', label: 'nav.modules', icon: Blocks },
   { name: 'admin.users', label: 'nav.users', icon: Users },
+  { name: 'admin.teams', label: 'nav.teams', icon: UsersRound },
+  { name: 'admin.roles', label: 'nav.roles', icon: ShieldCheck },
+  { name: 'admin.settings', label: 'nav.settings', icon: Settings },
+  { name: 'admin.outbox', label: 'nav.outbox', icon: Inbox },
   { name: 'admin.audit', label: 'nav.audit', icon: ScrollText },
+]
+
+const CONSOLE_ROUTES: { name: string; label: string; icon: Component; roles?: string[] }[] = [
+  { name: 'console.customers', label: 'nav.customers', icon: Building2 },
+  { name: 'console.catalog', label: 'nav.catalog', icon: Package },
+  { name: 'console.outbox', label: 'nav.outbox', icon: Inbox, roles: ['owner', 'admin'] },
+  { name: 'console.license', label: 'nav.license', icon: BadgeCheck, roles: ['owner', 'admin'] },
+  { name: 'console.audit', label: 'nav.platformAudit', icon: ScrollText, roles: ['owner', 'admin'] },
 ]
 
 export function useNavigation() {
@@ -43,7 +55,12 @@ export function useNavigation() {
       sections.push({
         id: 'console',
         label: t('nav.console'),
-        items: [{ id: 'console.customers', label: t('nav.customers'), to: '/console/customers', icon: Building2 }],
+        items: CONSOLE_ROUTES.filter((item) => !item.roles || item.roles.includes(auth.me?.role ?? '')).map((item) => ({
+          id: item.name,
+          label: t(item.label),
+          to: router.getRoutes().find((r) => r.name === item.name)?.path ?? '/',
+          icon: item.icon,
+        })),
       })
       return sections
     }

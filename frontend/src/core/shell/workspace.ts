@@ -9,6 +9,7 @@ import type { components } from '@/core/api/schema'
 import { useAuthStore } from '@/core/auth/store'
 import { moduleRegistry } from '@/core/modules/instance'
 import { bookedMenu } from '@/core/modules/registry'
+import { usePreferences } from '@/core/preferences'
 
 export type CatalogModule = components['schemas']['ModuleRead']
 
@@ -43,6 +44,7 @@ export const useWorkspace = defineStore('workspace', () => {
   }
 
   function reset(): void {
+    usePreferences().reset()
     catalog.value = []
     catalogLoaded.value = false
     void moduleRegistry.sync([])

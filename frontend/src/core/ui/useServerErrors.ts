@@ -3,7 +3,11 @@ import { reactive, ref } from 'vue'
 import { asApiError, type ApiError } from '@/core/api/errors'
 import { errorMessage, fieldMessage } from '@/core/i18n'
 
-export function useServerErrors(fields: readonly string[]) {
+/**
+ * `codeFields` names the field a problem code belongs to when the server names none
+ * (e.g. `{ tenant_exists: 'slug' }`): the translated code then shows at that field.
+ */
+export function useServerErrors(fields: readonly string[], codeFields: Record<string, string> = {}) {
   const byField = reactive<Record<string, string | null>>({})
   const form = ref<string | null>(null)
 
@@ -24,9 +28,19 @@ export function useServerErrors(fields: readonly string[]) {
         placed = true
       }
     }
+    const target = codeFields[apiError.code]
+    if (!placed && target && fields.includes(target)) {
+      byField[target] = errorMessage(apiError)
+      placed = true
+    }
     if (!placed) form.value = errorMessage(apiError)
     return apiError
   }
 
-  return { byField, form, clear, show }
+  /** The first field (in `fields` order) that has a message. */
+  function firstInvalid(): string | null {
+    return fields.find((name) => byField[name]) ?? null
+  }
+
+  return { byField, form, clear, show, firstInvalid }
 }
