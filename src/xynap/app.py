@@ -147,12 +147,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         gate = [module_gate(module.slug, module.kind)]
         for router in module.routers:
             app.include_router(router, prefix=module.api_prefix, dependencies=gate)
-    _mount_api_fallback(app)
-    _mount_frontend(app, settings)
     if settings.bench_endpoints:
         from xynap.platform.bench_api import router as bench_router
 
         app.include_router(bench_router)
+    _mount_api_fallback(app)  # the catch-alls come last
+    _mount_frontend(app, settings)
     return app
 
 

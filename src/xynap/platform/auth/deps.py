@@ -24,7 +24,7 @@ from xynap.runtime import Runtime
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: a plain def would hop to a thread per request
     return request.app.state.runtime
 
 
@@ -35,12 +35,17 @@ def optional_tenant(request: Request) -> TenantInfo | None:
     return getattr(request.state, "tenant", None)
 
 
-def current_tenant(request: Request) -> TenantInfo:
+def require_tenant(request: Request) -> TenantInfo:
     tenant = getattr(request.state, "tenant", None)
     if tenant is None:
         raise AppError("This endpoint belongs to a tenant: call it on <slug>.<domain> or send X-Tenant.",
                        code="tenant_required", status=400)
     return tenant
+
+
+async def current_tenant(request: Request) -> TenantInfo:
+    """Dependency form of ``require_tenant`` (async, so FastAPI runs it inline)."""
+    return require_tenant(request)
 
 
 TenantDep = Annotated[TenantInfo, Depends(current_tenant)]
@@ -210,7 +215,7 @@ def module_gate(slug: str, kind: str = "module") -> Any:
     """Dependency on every route of a module: the tenant has booked it (and may write to it)."""
 
     async def dependency(request: Request) -> None:
-        tenant = current_tenant(request)
+        tenant = require_tenant(request)
         if kind == "shared":
             levels = set(tenant.modules.values())
             access = ACCESS_WRITE if ACCESS_WRITE in levels else ("read" if levels else None)

@@ -1,0 +1,102 @@
+"""Tables of the contacts component: contacts, their relations, tags and custom field definitions.
+
+Every table is tenant-owned (``TenantMixin``): the session filters it, PostgreSQL guards it with
+row-level security (see the migration). ``email_keys`` and ``phone_keys`` are derived search
+columns (case-folded e-mails / E.164 numbers joined by a space) kept in step by the service, so
+that prefix search and duplicate matching need no JSON functions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xynap.core.db import Base, IdMixin, TenantMixin, TimestampMixin, VersionMixin
+
+# JSON that stores Python None as SQL NULL (not the JSON literal null).
+_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+CONTACT_TYPES = ("person", "organization")
+CONTACT_SOURCES = ("manual", "import", "web", "api")
+RELATION_TYPES = ("employee_of", "partner", "supplier", "customer", "other")
+FIELD_TYPES = ("text", "number", "date", "link", "select", "multiselect", "checkbox")
+FIELD_ENTITIES = ("contact",)
+
+
+class Contact(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):
+    """A person or an organisation."""
+
+    __tablename__ = "contacts"
+    __entity_name__ = "contact"
+    __table_args__ = (
+        Index("ix_contacts_tenant_display_name", "tenant_id", "display_name", "id"),
+        Index("ix_contacts_tenant_created_at", "tenant_id", "created_at", "id"),
+    )
+
+    type: Mapped[str] = mapped_column(String(20), default="person")
+    display_name: Mapped[str] = mapped_column(String(300))
+    first_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    company_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    emails: Mapped[list[Any]] = mapped_column(_JSON, default=list)  # [{type, value}]
+    phones: Mapped[list[Any]] = mapped_column(_JSON, default=list)  # [{type, value (E.164)}]
+    addresses: Mapped[list[Any]] = mapped_column(_JSON, default=list)  # [{type, street, postal_code, city, country}]
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(_JSON, default=dict)
+    avatar_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    email_keys: Mapped[str] = mapped_column(Text, default="")
+    phone_keys: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContactRelation(IdMixin, TimestampMixin, TenantMixin, Base):
+    """A directed link: contact A is <relation_type> of contact B (e.g. a person employee_of a company)."""
+
+    __tablename__ = "contact_relations"
+    __entity_name__ = "contacts.relation"
+
+    contact_a_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_b_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    relation_type: Mapped[str] = mapped_column(String(20), default="other")
+    role: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    position: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class Tag(IdMixin, TimestampMixin, TenantMixin, Base):
+    __tablename__ = "tags"
+    __entity_name__ = "tag"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(60))
+    color: Mapped[str] = mapped_column(String(20), default="#64748b")
+
+
+class ContactTag(IdMixin, TenantMixin, Base):
+    __tablename__ = "contact_tags"
+    __table_args__ = (UniqueConstraint("contact_id", "tag_id"),)
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+
+
+class CustomFieldDefinition(IdMixin, TimestampMixin, TenantMixin, Base):
+    """A tenant-defined field on an entity (today: contacts); values live in ``Contact.custom_fields``."""
+
+    __tablename__ = "custom_field_definitions"
+    __entity_name__ = "contacts.field"
+    __table_args__ = (UniqueConstraint("tenant_id", "entity", "key"),)
+
+    entity: Mapped[str] = mapped_column(String(30), default="contact")
+    key: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    options: Mapped[list[Any]] = mapped_column(_JSON, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)

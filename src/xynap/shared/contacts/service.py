@@ -1,0 +1,263 @@
+"""Business rules of contacts: derived names, E.164 phones, search keys and custom field values.
+
+Nothing here commits; the request (or job) that calls it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xynap.core.errors import ValidationFailed
+from xynap.platform.settings.models import TenantSetting
+from xynap.platform.users.models import User
+from xynap.shared.contacts.models import Contact, ContactTag, CustomFieldDefinition, Tag
+
+DEFAULT_REGION = "DE"
+# A bare language in company.locale says little about the country; these are the usual ones.
+LANGUAGE_REGIONS = {"de": "DE", "fr": "FR", "it": "IT", "nl": "NL", "es": "ES", "pl": "PL", "da": "DK",
+                    "cs": "CZ"}
+MAX_TEXT_FIELD = 2000
+URL = re.compile(r"^https?://\S+$")
+
+
+def field_error(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "in": "body", "message": message}
+
+
+def invalid(errors: list[dict[str, str]]) -> ValidationFailed:
+    fields = ", ".join(e["field"] for e in errors)
+    return ValidationFailed(f"Invalid value for: {fields}", errors=errors)
+
+
+# --- names and search keys ---------------------------------------------------------------------------
+
+
+def display_name_of(contact_type: str, first: str | None, last: str | None, company: str | None) -> str:
+    if contact_type == "organization":
+        return (company or "").strip()
+    return " ".join(p.strip() for p in (first, last) if p and p.strip())
+
+
+def check_names(contact_type: str, first: str | None, last: str | None, company: str | None) -> str:
+    name = display_name_of(contact_type, first, last, company)
+    if not name:
+        field = "company_name" if contact_type == "organization" else "last_name"
+        what = "an organisation needs company_name" if contact_type == "organization" else \
+            "a person needs first_name or last_name"
+        raise invalid([field_error(field, what)])
+    return name
+
+
+def email_keys(emails: Iterable[dict[str, Any]]) -> str:
+    return " ".join(dict.fromkeys(e["value"].casefold() for e in emails if e.get("value")))
+
+
+def phone_keys(phones: Iterable[dict[str, Any]]) -> str:
+    return " ".join(dict.fromkeys(p["value"] for p in phones if p.get("value")))
+
+
+# --- phones ------------------------------------------------------------------------------------------
+
+
+def region_of_locale(locale: Any) -> str:
+    """``de`` → DE, ``de-AT`` / ``de_AT`` → AT, anything unknown → DE."""
+    if not isinstance(locale, str) or not locale:
+        return DEFAULT_REGION
+    parts = re.split(r"[-_]", locale.strip())
+    if len(parts) > 1 and len(parts[-1]) == 2 and parts[-1].isalpha():
+        return parts[-1].upper()
+    return LANGUAGE_REGIONS.get(parts[0].lower(), DEFAULT_REGION)
+
+
+async def default_region(db: AsyncSession) -> str:
+    locale = await db.scalar(select(TenantSetting.value).where(TenantSetting.key == "company.locale"))
+    return region_of_locale(locale)
+
+
+def to_e164(value: str, region: str) -> str | None:
+    """The number in E.164, or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phones(phones: Sequence[Any], region: str) -> list[dict[str, str]]:
+    out, errors = [], []
+    for i, phone in enumerate(phones):
+        e164 = to_e164(phone.value, region)
+        if e164 is None:
+            errors.append(field_error(f"phones.{i}.value", "not a valid phone number"))
+        else:
+            out.append({"type": phone.type, "value": e164})
+    if errors:
+        raise invalid(errors)
+    return out
+
+
+def phone_prefix(q: str, region: str) -> str | None:
+    """A search text as the start of an E.164 number (``0151 23`` → ``+4915123``), if it looks like one."""
+    digits = re.sub(r"[\s()./-]", "", q)
+    if not digits or not re.fullmatch(r"\+?\d+", digits):
+        return None
+    if digits.startswith("+"):
+        return digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        code = phonenumbers.country_code_for_region(region)
+        return f"+{code}{digits[1:]}" if code else None
+    return None
+
+
+# --- custom fields -----------------------------------------------------------------------------------
+
+
+async def field_definitions(db: AsyncSession, entity: str = "contact") -> dict[str, CustomFieldDefinition]:
+    rows = await db.scalars(select(CustomFieldDefinition).where(CustomFieldDefinition.entity == entity))
+    return {row.key: row for row in rows}
+
+
+def _check_value(definition: CustomFieldDefinition, value: Any) -> tuple[Any, str | None]:
+    """(normalised value, error message or None)."""
+    kind = definition.type
+    if kind == "text":
+        if not isinstance(value, str) or len(value) > MAX_TEXT_FIELD:
+            return None, f"expected text of at most {MAX_TEXT_FIELD} characters"
+        return value, None
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or abs(value) > 1e15:
+            return None, "expected a number"
+        return value, None
+    if kind == "date":
+        if isinstance(value, str) and len(value) <= 10:
+            try:
+                return dt.date.fromisoformat(value).isoformat(), None
+            except ValueError:
+                pass
+        return None, "expected a date (YYYY-MM-DD)"
+    if kind == "link":
+        if not isinstance(value, str) or len(value) > 1000 or not URL.match(value):
+            return None, "expected an http(s) link"
+        return value, None
+    if kind == "select":
+        if not isinstance(value, str) or value not in definition.options:
+            return None, f"expected one of: {', '.join(definition.options)}"
+        return value, None
+    if kind == "multiselect":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in definition.options for v in value):
+            return None, f"expected a list of: {', '.join(definition.options)}"
+        return list(dict.fromkeys(value)), None
+    if kind == "checkbox":
+        if not isinstance(value, bool):
+            return None, "expected true or false"
+        return value, None
+    return None, "unknown field type"
+
+
+def validate_custom_fields(values: dict[str, Any], definitions: dict[str, CustomFieldDefinition],
+                           existing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``existing`` updated with ``values`` (a null value removes a key), the new values checked against
+    the definitions (type, options) and the result against ``required``. Values already stored are kept
+    as they are, so a changed option list does not block edits of other fields."""
+    out: dict[str, Any] = dict(existing or {})
+    errors = []
+    for key, value in values.items():
+        out.pop(key, None)
+        definition = definitions.get(key)
+        if definition is None:
+            if value is not None:
+                errors.append(field_error(f"custom_fields.{key}", "no such custom field"))
+            continue
+        if value is None or value == "" or value == []:
+            continue
+        normalised, problem = _check_value(definition, value)
+        if problem:
+            errors.append(field_error(f"custom_fields.{key}", problem))
+        else:
+            out[key] = normalised
+    for key, definition in definitions.items():
+        if definition.required and key not in out and not any(e["field"] == f"custom_fields.{key}" for e in errors):
+            errors.append(field_error(f"custom_fields.{key}", "required"))
+    if errors:
+        raise invalid(errors)
+    return out
+
+
+def custom_field_filter(db: AsyncSession, definition: CustomFieldDefinition, raw: str) -> Any:
+    """A WHERE clause for ``?cf.<key>=raw`` on both engines."""
+    key, kind = definition.key, definition.type
+    column = Contact.custom_fields
+    param = f"cf.{key}"
+    if kind == "multiselect":
+        if db.bind.dialect.name == "postgresql":
+            return type_coerce(column, JSONB)[key].contains([raw])
+        # SQLite: the array contains the value
+        each = func.json_each(column, f'$."{key}"').table_valued("value")
+        return select(each.c.value).where(each.c.value == raw).exists()
+    if kind == "number":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise invalid([{"field": param, "in": "query", "message": "expected a number"}]) from None
+        if not math.isfinite(number):
+            raise invalid([{"field": param, "in": "query", "message": "expected a number"}])
+        return column[key].as_float() == number
+    if kind == "checkbox":
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise invalid([{"field": param, "in": "query", "message": "expected true or false"}])
+        return column[key].as_boolean() == (raw.lower() in ("true", "1"))
+    return column[key].as_string() == raw
+
+
+# --- contacts ----------------------------------------------------------------------------------------
+
+
+async def ensure_user(db: AsyncSession, user_id: uuid.UUID, field: str = "owner_id") -> None:
+    if await db.scalar(select(User.id).where(User.id == user_id)) is None:
+        raise invalid([field_error(field, "no such user")])
+
+
+async def tags_by_contact(db: AsyncSession, contact_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
+    out: dict[uuid.UUID, list[Tag]] = {cid: [] for cid in contact_ids}
+    if not contact_ids:
+        return out
+    rows = await db.execute(
+        select(ContactTag.contact_id, Tag).join(Tag, Tag.id == ContactTag.tag_id)
+        .where(ContactTag.contact_id.in_(list(contact_ids))).order_by(Tag.name)
+    )
+    for contact_id, tag in rows:
+        out[contact_id].append(tag)
+    return out
+
+
+def search_clause(q: str, region: str) -> Any:
+    """Name, e-mail or phone starting with ``q``."""
+    folded = q.strip().casefold()
+    clauses = [
+        Contact.display_name.istartswith(q.strip(), autoescape=True),
+        Contact.first_name.istartswith(q.strip(), autoescape=True),
+        Contact.last_name.istartswith(q.strip(), autoescape=True),
+        Contact.company_name.istartswith(q.strip(), autoescape=True),
+        Contact.email_keys.startswith(folded, autoescape=True),
+        Contact.email_keys.contains(" " + folded, autoescape=True),
+    ]
+    prefix = phone_prefix(q, region)
+    if prefix:
+        clauses += [Contact.phone_keys.startswith(prefix, autoescape=True),
+                    Contact.phone_keys.contains(" " + prefix, autoescape=True)]
+    return or_(*clauses)
