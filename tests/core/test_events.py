@@ -78,6 +78,14 @@ def recorder(store: list[Event], prefix: str | None = None) -> Callable[[Event],
 FAST = dict(retry_base=0.05, retry_max=0.2, max_attempts=3, handler_timeout=5.0)
 
 
+def _no_module_handlers() -> Any:
+    """These nodes test the bus itself: installed modules' handlers (which would also process the
+    leftover events of other tests, with database work) stay out of their way."""
+    from xynap.core.modules import ModuleRegistry
+
+    return ModuleRegistry([])
+
+
 @pytest.fixture
 async def node(settings, runtime):
     """A second runtime on the same database that runs the in-process dispatcher.
@@ -87,6 +95,7 @@ async def node(settings, runtime):
     from xynap.app import build_runtime
 
     rt = build_runtime(settings, db=runtime.db)
+    rt.registry = _no_module_handlers()
     await start_events(rt, background=True, options=EventOptions(poll_interval=3600.0, **FAST))
     yield rt
     await stop_events(rt)
@@ -107,6 +116,7 @@ async def redis_nodes(settings, runtime, redis_server):
         options = dict(poll_interval=3600.0, claim_idle=0.3, reclaim_interval=0.1, read_block=0.2, **FAST)
         options.update(overrides)
         rt = build_runtime(settings.model_copy(update={"redis_url": redis_server.url}), db=runtime.db)
+        rt.registry = _no_module_handlers()
         rt.redis = aioredis.from_url(redis_server.url, decode_responses=False)
         await start_events(rt, background=True, options=EventOptions(**options))
         nodes.append(rt)

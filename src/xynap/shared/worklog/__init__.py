@@ -1,6 +1,59 @@
-"""Shared component: tasks, notes and the activity timeline (spec §3.4)."""
+"""Shared component: tasks, notes and the activity timeline (spec §3.4).
 
-from xynap.core.modules import Module
+Three manifests live here, each mounted under its own prefix:
 
-module = Module(slug="tasks", name="Aufgaben", kind="shared", icon="check-square", color="#22c55e", sort_order=20,
-                description="Tasks, notes and the activity timeline shared by every module")
+* ``module`` (slug ``tasks``, ``/api/tasks``) — tasks and the board; owns the Alembic branch
+  ``worklog`` with all three tables and the demo data of all three;
+* ``notes_module`` (slug ``notes``, ``/api/notes``) — Markdown notes;
+* ``activities_module`` (slug ``activities``, ``/api/activities``) — the timeline, fed by events.
+
+Entry points (group ``xynap.modules``): ``tasks = "xynap.shared.worklog:module"``,
+``notes = "xynap.shared.worklog:notes_module"``, ``activities = "xynap.shared.worklog:activities_module"``.
+"""
+
+from pathlib import Path
+
+from xynap.core.modules import Module, PermissionDecl, UIEntry
+from xynap.shared.worklog.api import activities_router, notes_router, tasks_router
+from xynap.shared.worklog.demo import demo
+from xynap.shared.worklog.events import EVENT_HANDLERS
+from xynap.shared.worklog.models import Activity, Note, Task
+
+OWN_RECORDS = {"read": "team", "create": "own", "update": "own", "delete": "own"}
+
+module = Module(
+    slug="tasks", name="Aufgaben", kind="shared", icon="check-square", color="#22c55e", sort_order=20,
+    description="Tasks, notes and the activity timeline shared by every module",
+    permissions=[
+        PermissionDecl("tasks.task", label="Tasks", defaults={
+            "admin": "all", "manager": "all", "staff": OWN_RECORDS, "external": {"read": "own"}}),
+    ],
+    routers=[tasks_router],
+    ui=UIEntry(path="/tasks", label={"de": "Aufgaben", "en": "Tasks"}),
+    migrations=Path(__file__).parent / "migrations" / "versions",
+)
+module.demo = demo  # type: ignore[attr-defined]  # optional manifest extra read by xynap.platform.demo
+
+notes_module = Module(
+    slug="notes", name="Notizen", kind="shared", icon="notebook-pen", color="#eab308", sort_order=21,
+    description="Markdown notes on contacts and records",
+    permissions=[
+        PermissionDecl("notes.note", label="Notes", defaults={
+            "admin": "all", "manager": "all", "staff": {**OWN_RECORDS, "read": "all"},
+            "external": {"read": "own"}}),
+    ],
+    routers=[notes_router],
+)
+
+activities_module = Module(
+    slug="activities", name="Aktivitäten", kind="shared", icon="activity", color="#8b5cf6", sort_order=22,
+    description="The timeline of what happened with a contact or record",
+    permissions=[
+        PermissionDecl("activities.activity", actions=("read",), label="Activities", defaults={
+            "admin": "all", "manager": "all", "staff": "all"}),
+    ],
+    routers=[activities_router],
+    event_handlers=EVENT_HANDLERS,
+)
+
+__all__ = ["Activity", "Note", "Task", "activities_module", "module", "notes_module"]

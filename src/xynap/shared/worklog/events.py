@@ -1,0 +1,99 @@
+"""The timeline is fed by events: every event with a ``contact_id`` in its payload becomes an activity.
+
+Subscribed (by name pattern, so no other component is imported) to ``task.*``, ``note.created``
+and ``contact.*``. Delivery is at least once, so the handler is idempotent: the activity is keyed
+by the event's id (``activities.source_event_id`` is unique), a redelivered event adds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from xynap.core.db import get_database
+from xynap.core.events import Event
+from xynap.platform.users.models import User
+from xynap.shared.worklog.models import Activity
+
+log = logging.getLogger("xynap.worklog")
+
+SUMMARIES = {
+    "task.created": "Aufgabe angelegt: {title}",
+    "task.updated": "Aufgabe geändert: {title}",
+    "task.completed": "Aufgabe erledigt: {title}",
+    "task.deleted": "Aufgabe gelöscht: {title}",
+    "note.created": "Notiz: {excerpt}",
+    "contact.created": "Kontakt angelegt",
+    "contact.updated": "Kontakt geändert",
+}
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def describe(event: Event) -> dict[str, Any]:
+    """The activity an event stands for (type, summary, linked entity, details)."""
+    payload = event.payload
+    family = event.name.split(".", 1)[0]
+    if family == "task":
+        kind, entity_type, entity_id = "task", "task", _uuid(payload.get("id"))
+    elif family == "note":
+        kind, entity_type, entity_id = "note", "note", _uuid(payload.get("id"))
+    else:
+        kind = str(payload.get("activity_type") or f"{family}_update")[:30]
+        entity_type = str(payload.get("entity_type") or family)[:50]
+        entity_id = _uuid(payload.get("entity_id")) or _uuid(payload.get("contact_id"))
+    template = SUMMARIES.get(event.name)
+    fields = {k: (" ".join(str(v).split()) if v is not None else "") for k, v in payload.items()}
+    summary = str(payload.get("summary") or "") if not template else template.format_map(_Missing(fields))
+    summary = (summary or event.name)[:500]
+    details = {"event": event.name, **{k: v for k, v in payload.items() if k not in ("contact_id",)}}
+    return {"type": kind, "summary": summary, "entity_type": entity_type, "entity_id": entity_id,
+            "details": details}
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+async def record_activity(event: Event) -> None:
+    """Write the activity of ``event`` once, if it names a contact; ignore a redelivery."""
+    contact_id = _uuid(event.payload.get("contact_id"))
+    if event.tenant_id is None or contact_id is None:
+        return
+    db = get_database()
+    try:
+        async with db.tenant_session(event.tenant_id) as session:
+            if await _already_recorded(session, event.id):
+                return
+            actor = await session.get(User, event.actor_id) if event.actor_id else None
+            session.add(Activity(contact_id=contact_id, user_id=actor.id if actor else None,
+                                 occurred_at=event.created_at, source_event_id=event.id, **describe(event)))
+    except IntegrityError:
+        # A concurrent delivery of the same event may have won the race; anything else is a real error.
+        async with db.tenant_session(event.tenant_id) as session:
+            if await _already_recorded(session, event.id):
+                return
+        raise
+
+
+async def _already_recorded(session: Any, event_id: uuid.UUID) -> bool:
+    return await session.scalar(select(Activity.id).where(Activity.source_event_id == event_id)) is not None
+
+
+EVENT_HANDLERS = {
+    "task.*": [record_activity],
+    "note.created": [record_activity],
+    "contact.*": [record_activity],
+}
