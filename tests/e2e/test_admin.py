@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import Page, expect
 
 from tests.e2e.support import ADMIN_EMAIL, OWNER_EMAIL, PASSWORD, STAFF_EMAIL, Server, api_login
@@ -41,10 +39,12 @@ def test_roles_matrix_change_takes_effect(page: Page, server: Server, browser, a
         page.get_by_test_id("roles-save").click()
         expect(page.get_by_test_id("roles-savebar")).to_have_count(0)
         page.reload()
-        expect(page.get_by_test_id("roles-matrix").locator('[data-cell="users:create|staff"] select')).to_have_value("all")
+        cell = page.get_by_test_id("roles-matrix").locator('[data-cell="users:create|staff"] select')
+        expect(cell).to_have_value("all")
 
         # staff now reach Admin → Users and may create people
-        staff_ctx = browser.new_context(base_url=server.base_url, locale="de-DE", viewport={"width": 1366, "height": 860})
+        staff_ctx = browser.new_context(base_url=server.base_url, locale="de-DE",
+                                        viewport={"width": 1366, "height": 860})
         try:
             staff = staff_ctx.new_page()
             login(staff, STAFF_EMAIL)

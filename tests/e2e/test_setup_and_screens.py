@@ -78,7 +78,8 @@ def test_phone_in_dark_mode(page: Page, server: Server, artifacts) -> None:
     assert width <= 390, f"the dashboard scrolls sideways on a phone ({width}px)"
     expect(page.locator('[data-testid="activity-chart"] svg')).to_be_visible()
     page.screenshot(path=artifacts / "phone-dashboard-dark.png", full_page=True)
-    for path, ready in (("/admin/users", "users-table"), ("/admin/roles", "roles-matrix"), ("/admin/outbox", "outbox-list")):
+    screens = (("/admin/users", "users-table"), ("/admin/roles", "roles-matrix"), ("/admin/outbox", "outbox-list"))
+    for path, ready in screens:
         page.goto(path)
         if ready:
             expect(page.get_by_test_id(ready)).to_be_visible()
