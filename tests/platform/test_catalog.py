@@ -27,8 +27,8 @@ def assert_problem(resp: httpx.Response, status: int, code: str) -> dict:
 
 @pytest.fixture(autouse=True)
 def _needs_example(runtime):
-    if runtime.registry.get(MODULE) is None:
-        pytest.skip("the example module is not installed")
+    assert runtime.registry.get(MODULE) is not None, (
+        "the example module must be installed: `uv sync` installs it with the dev dependencies")
 
 
 def by_slug(modules: list[dict]) -> dict[str, dict]:
