@@ -119,7 +119,7 @@ api-client: install
 
 run: install frontend
 	$(UV_RUN) xynap migrate
-	$(UV_RUN) xynap demo
+	$(UV_RUN) xynap demo --port $(PORT)
 	$(UV_RUN) xynap serve --host $(HOST) --port $(PORT)
 
 lint: ensure-uv
