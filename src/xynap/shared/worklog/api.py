@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xynap.core.db import utcnow
 from xynap.core.errors import NotFound, ValidationFailed, check_version
 from xynap.core.events import publish
+from xynap.core.keyset import Key, page
 from xynap.core.pagination import Page, paginate
 from xynap.core.security.permissions import Access
 from xynap.platform.auth.deps import DbDep, require
 from xynap.platform.users.models import User
-from xynap.shared.worklog.keyset import Key, page
 from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, Task
 from xynap.shared.worklog.schemas import (
     ActivityRead,

@@ -1,6 +1,6 @@
 """Keyset pagination over several sort keys (expressions, not just columns).
 
-The kernel's ``paginate`` sorts by one non-null column; the board and the notes list need
+The kernel's ``paginate`` (core.pagination) sorts by one non-null column; lists that need
 computed keys (priority rank, due date with "no date" last, pinned first). The cursor carries
 the last row's key values and id, each encoded as JSON.
 """
