@@ -1,7 +1,7 @@
 """Keyset pagination over several sort keys (expressions, not just columns).
 
 The kernel's ``paginate`` (core.pagination) sorts by one non-null column; lists that need
-computed keys (priority rank, due date with "no date" last, pinned first). The cursor carries
+computed keys (priority rank, due date with "no date" last, pinned first) use this one. The cursor carries
 the last row's key values and id, each encoded as JSON.
 """
 
