@@ -85,6 +85,7 @@ async def start_runtime(runtime: Runtime, *, background: bool, dispatch: bool | 
 
         runtime.redis = aioredis.from_url(runtime.settings.redis_url, decode_responses=False)
         runtime.login_counter = RedisCounter(runtime.redis)
+    await runtime.db.start_fast_reader(runtime.settings.db_read_pool_size)
     from xynap.core.events import start_events
     from xynap.core.jobs import start_jobs
 
@@ -106,6 +107,9 @@ async def stop_runtime(runtime: Runtime) -> None:
     if runtime.redis is not None:
         await runtime.redis.aclose()
         runtime.redis = None
+    reader, runtime.db.fast_reader = runtime.db.fast_reader, None
+    if reader is not None:
+        await reader.close()
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     frontend_dir: Path | None = None  # built web app; default frontend/dist of the checkout
 
+    db_read_pool_size: int = Field(
+        default=10, ge=0, description="PostgreSQL connections for single-record reads (xynap.core.reads); 0 = off")
     bench_endpoints: bool = Field(default=False, description="expose /api/_bench/* for make bench")
 
     @property

@@ -3,14 +3,22 @@
 Every tenant-owned model inherits ``TenantMixin``. The session filters every ORM
 SELECT/UPDATE/DELETE on such models by the session's tenant (``do_orm_execute``
 with ``with_loader_criteria``) and stamps the tenant on inserts (``before_flush``),
-so handlers never filter by tenant themselves. On PostgreSQL each transaction also
+so handlers never filter by tenant themselves. On PostgreSQL every session also
 sets ``xynap.tenant_id`` / ``xynap.platform`` so that row-level-security policies
 (see ``rls_policy_sql``) enforce the same rule a second time.
+
+Lean read path (PostgreSQL): a *read-only* session (``Database.session(read_only=True)``, used
+for GET/HEAD requests) runs in autocommit — one round trip per SELECT instead of BEGIN, SELECT,
+COMMIT — and may not write (``ReadOnlyViolation``). The RLS context is remembered per pooled
+connection: a read-only session sets it session-wide (outside any transaction, so no rollback can
+undo it) only when the connection last served another context; a transactional session skips it
+when the connection already carries the right context and otherwise sets it transaction-locally.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -158,8 +166,22 @@ class TenantViolation(RuntimeError):
     """A write tried to cross the tenant wall; a programming error, never user input."""
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A read-only (autocommit) session was asked to write; a programming error, never user input."""
+
+
 class XSession(Session):
     """Session that knows its tenant (``info['tenant_id']``) or platform scope (``info['platform']``)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: uuid.UUID | None) -> tuple[Any, Any]:
+    """The two loader-criteria options for one tenant, built once: building them costs ~60 µs each,
+    and they are immutable, so every statement of that tenant can share them."""
+    return (
+        with_loader_criteria(TenantMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
+        with_loader_criteria(TenantOptionalMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
+    )
 
 
 @event.listens_for(XSession, "do_orm_execute")
@@ -171,15 +193,15 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
     info = state.session.info
     if info.get("platform"):
         return
-    tenant_id = info.get("tenant_id")
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
-        with_loader_criteria(TenantOptionalMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True),
-    )
+    if info.get("read_only") and not state.is_select:
+        raise ReadOnlyViolation("UPDATE/DELETE in a read-only session")
+    state.statement = state.statement.options(*_tenant_criteria(info.get("tenant_id")))
 
 
 @event.listens_for(XSession, "before_flush")
 def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get("read_only") and (session.new or session.deleted or session.dirty):
+        raise ReadOnlyViolation("a read-only session cannot write; open a read-write session for this route")
     tenant_id = session.info.get("tenant_id")
     platform = session.info.get("platform", False)
     for obj in session.new:
@@ -199,15 +221,31 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
             raise TenantViolation(f"{type(obj).__name__} written into another tenant")
 
 
+# Key in the pooled connection's ``info`` (which lives exactly as long as the DBAPI connection) of the
+# RLS context that the connection carries session-wide.
+_RLS_CONTEXT = "xynap_rls_context"
+_SET_RLS = text("SELECT set_config('xynap.tenant_id', :t, :local), set_config('xynap.platform', :p, :local)")
+
+
 @event.listens_for(XSession, "after_begin")
 def _set_rls_context(session: Session, transaction: Any, connection: Any) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant_id = session.info.get("tenant_id")
-    connection.execute(
-        text("SELECT set_config('xynap.tenant_id', :t, true), set_config('xynap.platform', :p, true)"),
-        {"t": str(tenant_id) if tenant_id else "", "p": "on" if session.info.get("platform") else "off"},
-    )
+    wanted = (str(tenant_id) if tenant_id else "", "on" if session.info.get("platform") else "off")
+    remembered = connection.connection.info
+    if remembered.get(_RLS_CONTEXT) == wanted:
+        return
+    if session.info.get("read_only"):
+        # Autocommit: set_config(..., false) takes effect at once and for the connection's life, and
+        # there is no transaction whose rollback could revert it, so the memo stays true.
+        remembered.pop(_RLS_CONTEXT, None)
+        connection.execute(_SET_RLS, {"t": wanted[0], "p": wanted[1], "local": False})
+        remembered[_RLS_CONTEXT] = wanted
+    else:
+        # Inside a transaction: transaction-local, so the connection's session-wide context (and the
+        # memo of it) is untouched whether this commits or rolls back.
+        connection.execute(_SET_RLS, {"t": wanted[0], "p": wanted[1], "local": True})
 
 
 # --- engine ------------------------------------------------------------------------------------
@@ -228,15 +266,40 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, sync_session_class=XSession, expire_on_commit=False, autoflush=True
         )
+        # Read-only sessions on PostgreSQL skip BEGIN/COMMIT. SQLite keeps its (local, cheap)
+        # transactions, which also give a multi-statement read one snapshot.
+        self.read_engine: AsyncEngine | None = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else None
+        )
+        # Single-record reads of read-only sessions bypass the ORM on PostgreSQL (xynap.core.reads);
+        # started by start_fast_reader() so that plain scripts and tests need no extra pool.
+        self.fast_reader: Any = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def session(self, *, tenant_id: uuid.UUID | None = None, platform: bool = False) -> AsyncSession:
-        session = self.sessionmaker()
-        session.sync_session.info.update(tenant_id=tenant_id, platform=platform)
+    def session(self, *, tenant_id: uuid.UUID | None = None, platform: bool = False,
+                read_only: bool = False) -> AsyncSession:
+        """A session for one tenant (or the platform). ``read_only`` sessions refuse to write and, on
+        PostgreSQL, run each SELECT in autocommit (see the module docstring)."""
+        if read_only and self.read_engine is not None:
+            session = self.sessionmaker(bind=self.read_engine)
+        else:
+            session = self.sessionmaker()
+        session.sync_session.info.update(tenant_id=tenant_id, platform=platform, read_only=read_only,
+                                         fast_reader=self.fast_reader)
         return session
+
+    async def start_fast_reader(self, max_size: int = 10) -> None:
+        """Open the asyncpg pool for single-record reads (PostgreSQL only; a no-op elsewhere)."""
+        if self.dialect != "postgresql" or self.fast_reader is not None or max_size <= 0:
+            return
+        from xynap.core.reads import FastReader
+
+        reader = FastReader(self.url, self.engine.dialect, max_size=max_size)
+        await reader.start()
+        self.fast_reader = reader
 
     @asynccontextmanager
     async def tenant_session(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
@@ -253,6 +316,9 @@ class Database:
             await session.commit()
 
     async def dispose(self) -> None:
+        if self.fast_reader is not None:
+            reader, self.fast_reader = self.fast_reader, None
+            await reader.close()
         await self.engine.dispose()
 
 

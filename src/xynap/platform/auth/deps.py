@@ -51,6 +51,9 @@ async def current_tenant(request: Request) -> TenantInfo:
 TenantDep = Annotated[TenantInfo, Depends(current_tenant)]
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, bound to the request's tenant; commits when the handler returns.
 
@@ -69,8 +72,20 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
             # the public catalog); routes that need a login refuse it with the precise reason.
             principal = None
     platform = tenant is None and principal is not None and principal.is_platform
-    session = runtime.db.session(tenant_id=tenant.id if tenant else None, platform=platform)
+    # Reads are the bulk of the traffic: GET/HEAD get a read-only session (autocommit on PostgreSQL,
+    # see xynap.core.db); a GET that writes is a bug and fails loudly.
+    session = runtime.db.session(tenant_id=tenant.id if tenant else None, platform=platform,
+                                 read_only=request.method in READ_ONLY_METHODS)
     session.sync_session.info["request"] = request
+    if session.sync_session.info["read_only"]:
+        # Nothing to flush, audit or commit: the session only reads. A session that never touched
+        # the database (single-record reads go through xynap.core.reads) holds nothing to release.
+        try:
+            yield session
+        finally:
+            if session.sync_session.in_transaction():
+                await session.close()
+        return
     try:
         yield session
         await session.flush()

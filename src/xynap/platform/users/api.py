@@ -70,7 +70,7 @@ async def create_user(body: UserCreate, db: DbDep, runtime: RuntimeDep,
 
 @router.get("/api/users/{user_id}", response_model=UserRead, summary="One user")
 async def get_user(user_id: uuid.UUID, db: DbDep, access: Annotated[Access, require("users:read")]) -> UserRead:
-    return UserRead.model_validate(await service.get_user(db, user_id))
+    return UserRead.model_validate(await service.read_user(db, user_id))
 
 
 @router.patch("/api/users/{user_id}", response_model=UserRead, summary="Change a user (role, name, active)")

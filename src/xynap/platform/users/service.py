@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from xynap.core.reads import fetch_record
 from xynap.core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
 from xynap.core.security.permissions import SCOPE_RANK, merge_grants
 from xynap.platform.tenants.models import Tenant
@@ -101,6 +103,14 @@ async def create_user(session: AsyncSession, runtime: Runtime, *, email: str, na
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user
+
+
+async def read_user(session: AsyncSession, user_id: uuid.UUID) -> Any:
+    """A user to show (the lean read path of xynap.core.reads); ``get_user`` for one to change."""
+    user = await fetch_record(session, User, user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     return user
