@@ -1237,10 +1237,11 @@ Each section is replaced when its benchmark runs again.
 """
 
 
-def write_docs(section: str, path: Path = DOCS_FILE) -> None:
+def write_docs(section: str, path: Path = DOCS_FILE, heading: str = SECTION) -> None:
+    """Replace the ``heading`` section of docs/benchmarks.md (appended when missing)."""
     text = path.read_text() if path.exists() else DOCS_HEADER
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
     block = section.rstrip("\n") + "\n"
     if start is None:
         new = text.rstrip("\n") + "\n\n" + block

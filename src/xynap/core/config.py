@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 900
 
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024,
+                                  description="limit for multipart file uploads (imports), streamed to disk")
 
     license_file: Path | None = None  # default: data_dir/license.json
     # Ed25519 public key (base64 raw 32 bytes) that signs licenses; the vendor key by default.

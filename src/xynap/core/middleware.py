@@ -66,13 +66,17 @@ class PlatformMiddleware:
 
         try:
             settings = self.runtime.settings
+            limit = settings.max_body_bytes
             if scope["type"] == "http":
+                # File uploads (multipart) get their own, larger limit: handlers stream them to disk.
+                if headers.get("content-type", "").startswith("multipart/form-data"):
+                    limit = settings.max_upload_bytes
                 length = headers.get("content-length")
-                if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+                if length is not None and (not length.isdigit() or int(length) > limit):
                     await self._reply(scope, receive, send_wrapper, 413, "payload_too_large", "Payload too large",
-                                      f"The body may be at most {settings.max_body_bytes} bytes.")
+                                      f"The body may be at most {limit} bytes.")
                     return
-                receive = self._limited(receive, settings.max_body_bytes)
+                receive = self._limited(receive, limit)
             if path.startswith("/api") and not path.startswith(TENANT_FREE):
                 target = parse_host(headers.get("host", ""), headers.get("x-tenant"), settings.base_domain,
                                     settings.default_tenant)
@@ -97,7 +101,7 @@ class PlatformMiddleware:
                 await self.app(scope, receive, send_wrapper)
             except BodyTooLarge:
                 await self._reply(scope, receive, send_wrapper, 413, "payload_too_large", "Payload too large",
-                                  f"The body may be at most {settings.max_body_bytes} bytes.")
+                                  f"The body may be at most {limit} bytes.")
         finally:
             if scope["type"] == "http":
                 elapsed = time.perf_counter() - started

@@ -44,7 +44,12 @@ async def _module_and_plan(session: AsyncSession, runtime: Runtime, slug: str, t
 async def book_module(session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, slug: str, *,
                       tier: str = "starter", billing_cycle: str = "monthly", trial: bool = False,
                       activate: bool = False) -> Subscription:
-    """Create (or reopen) the tenant's subscription of a module, with its dependencies."""
+    """Create (or reopen) the tenant's subscription of a module, with its dependencies.
+
+    Needs a session of that tenant: the lookups below rely on the session's tenant filter.
+    """
+    if session.sync_session.info.get("tenant_id") != tenant_id or session.sync_session.info.get("platform"):
+        raise RuntimeError("book_module needs a session bound to the tenant it books for")
     if billing_cycle not in BILLING_CYCLES:
         raise ValidationFailed("billing_cycle must be monthly or yearly.", code="invalid_billing_cycle",
                                errors=[{"field": "billing_cycle", "message": "monthly or yearly"}])
