@@ -91,6 +91,23 @@ async def test_oversized_body_with_content_length(factory, small_body_limit):
     assert_problem(small, 422, "validation_error")
 
 
+async def test_file_uploads_have_their_own_larger_limit(runtime, factory, small_body_limit):
+    """A multipart upload over the JSON body limit passes the middleware (it is streamed to disk by its
+    handler); over ``max_upload_bytes`` it gets the same 413."""
+    tenant = await factory.tenant(modules=("example",))
+    admin = await factory.member(tenant, "admin")
+    csv = ("Vorname;Nachname\n" + "Anna;Becker\n" * 200).encode()  # ~2.4 kB > the 1,000-byte body limit
+    resp = await admin.post("/api/contacts/imports", files={"file": ("people.csv", csv, "text/csv")})
+    assert resp.status_code == 201, resp.text
+    saved = runtime.settings.max_upload_bytes
+    runtime.settings.max_upload_bytes = 1000
+    try:
+        resp = await admin.post("/api/contacts/imports", files={"file": ("people.csv", csv, "text/csv")})
+        assert_problem(resp, 413, "payload_too_large")
+    finally:
+        runtime.settings.max_upload_bytes = saved
+
+
 async def test_oversized_chunked_body(factory, small_body_limit):
     tenant = await factory.tenant()
     admin = await factory.member(tenant, "admin")

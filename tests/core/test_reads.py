@@ -25,6 +25,7 @@ async def test_fetch_record_sees_only_the_sessions_tenant(runtime, factory) -> N
     a, b = await factory.tenant(), await factory.tenant()
     user_a = await factory.user(a)
     db = runtime.db
+    await db.start_fast_reader(2)  # the app's lifespan starts it; another test's app may have stopped it
     async with db.session(tenant_id=a.id, read_only=True) as session:
         mine = await fetch_record(session, User, user_a.id)
         assert mine is not None and mine.email == user_a.email and mine.tenant_id == a.id

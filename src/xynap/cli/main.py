@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from xynap.cli.contacts import app as contacts_app
 from xynap.cli.license import app as license_app
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(module_app, name="module")
 app.add_typer(license_app, name="license")
+app.add_typer(contacts_app, name="contacts")
+search_app = typer.Typer(help="The global search index.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 
 DEFAULT_PORT = 8000
 DB_CONNECT_TIMEOUT = 5.0
@@ -724,6 +728,41 @@ async def _seed_demo(settings: Settings, slug: str, password: str) -> Any:
 
     async with _runtime(settings) as runtime:
         return await seed_demo(runtime, slug=slug, password=password)
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+
+@search_app.command("reindex")
+def search_reindex(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant slug.")],
+    type_: Annotated[list[str] | None, typer.Option("--type", help="Only this type (repeatable).")] = None,
+) -> None:
+    """Rebuild a tenant's search index from its records (after bulk SQL changes or a restore)."""
+    from xynap.core import search
+
+    known = {s.type: s for s in search.sources()}
+    wanted = type_ or sorted(known)
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        _fail(f"Unknown search type: {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'}).")
+
+    async def go() -> dict[str, int]:
+        from xynap.shared.search.service import rebuild
+
+        settings = _settings()
+        async with _runtime(settings) as runtime:
+            tenant_id = await _tenant_id(runtime, tenant)
+            counts = {}
+            async with runtime.db.tenant_session(tenant_id) as session:
+                session.sync_session.info["search_index_off"] = True  # the rebuild writes the rows itself
+                for name in wanted:
+                    counts[name] = await rebuild(session, known[name])
+            return counts
+
+    counts = _run(go())
+    for name, count in counts.items():
+        _say(f"[green]Indexed[/] {count} {escape(name)} record(s) of tenant [bold]{escape(tenant)}[/].")
 
 
 @app.command()

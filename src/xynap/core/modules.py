@@ -118,6 +118,14 @@ class Module:
     ui: UIEntry | None = None
     migrations: Path | None = None  # an Alembic version directory with branch label = slug
     sort_order: int = 100
+    # xynap.core.search.SearchSource objects: entities of this module the global search finds
+    search_sources: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from xynap.core import search
+
+        for source in self.search_sources:
+            search.register(source, module=self.slug)
 
     @property
     def api_prefix(self) -> str:

@@ -238,7 +238,7 @@ async def test_keyset_pagination_and_filters(company):
     assert names(await admin.get(BASE, params={"q": "100%"})) == []
     assert names(await admin.get(BASE, params={"owner_id": str(admin.user_id), "q": "p3"})) == ["P3 Person"]
 
-    tag = (await admin.post(f"{BASE}/tags", json={"name": "VIP"})).json()
+    tag = (await admin.post("/api/tags", json={"name": "VIP"})).json()
     resp = await admin.put(f"{BASE}/{org['id']}/tags", json={"tag_ids": [tag["id"]]})
     assert resp.status_code == 200 and [t["name"] for t in resp.json()["tags"]] == ["VIP"]
     listed = await admin.get(BASE, params={"tag": tag["id"]})
@@ -299,17 +299,17 @@ async def test_version_conflict(company):
 
 async def test_tags(company, factory, runtime):
     tenant, admin = company
-    vip = await admin.post(f"{BASE}/tags", json={"name": "VIP", "color": "#eab308"})
+    vip = await admin.post("/api/tags", json={"name": "VIP", "color": "#eab308"})
     assert vip.status_code == 201, vip.text
     vip = vip.json()
-    resp = await admin.post(f"{BASE}/tags", json={"name": "vip"})
+    resp = await admin.post("/api/tags", json={"name": "vip"})
     assert resp.status_code == 409 and resp.json()["code"] == "tag_exists"
-    kunde = (await admin.post(f"{BASE}/tags", json={"name": "Kunde"})).json()
-    resp = await admin.patch(f"{BASE}/tags/{kunde['id']}", json={"name": "VIP"})
+    kunde = (await admin.post("/api/tags", json={"name": "Kunde"})).json()
+    resp = await admin.patch(f"/api/tags/{kunde['id']}", json={"name": "VIP"})
     assert resp.status_code == 409
-    resp = await admin.patch(f"{BASE}/tags/{kunde['id']}", json={"name": "Stammkunde", "color": "#22c55e"})
+    resp = await admin.patch(f"/api/tags/{kunde['id']}", json={"name": "Stammkunde", "color": "#22c55e"})
     assert resp.status_code == 200 and resp.json()["name"] == "Stammkunde"
-    assert [t["name"] for t in (await admin.get(f"{BASE}/tags")).json()] == ["Stammkunde", "VIP"]
+    assert [t["name"] for t in (await admin.get("/api/tags")).json()] == ["Stammkunde", "VIP"]
 
     contact = await create(admin)
     resp = await admin.put(f"{BASE}/{contact['id']}/tags", json={"tag_ids": [vip["id"], kunde["id"]]})
@@ -322,13 +322,13 @@ async def test_tags(company, factory, runtime):
     assert sorted(e.payload["tag_name"] for e in added) == ["Stammkunde", "VIP"]
     assert all(e.payload["id"] == contact["id"] and e.owner_id == admin.user_id for e in added)
 
-    assert (await admin.delete(f"{BASE}/tags/{kunde['id']}")).status_code == 204
+    assert (await admin.delete(f"/api/tags/{kunde['id']}")).status_code == 204
     assert (await admin.get(f"{BASE}/{contact['id']}")).json()["tags"] == []
-    assert (await admin.get(f"{BASE}/tags/{kunde['id']}")).status_code == 404
+    assert (await admin.get(f"/api/tags/{kunde['id']}")).status_code == 404
 
     staff = await factory.member(tenant, "staff")
-    assert (await staff.post(f"{BASE}/tags", json={"name": "Neu"})).status_code == 201
-    resp = await staff.delete(f"{BASE}/tags/{vip['id']}")
+    assert (await staff.post("/api/tags", json={"name": "Neu"})).status_code == 201
+    resp = await staff.delete(f"/api/tags/{vip['id']}")
     assert resp.status_code == 403 and resp.json()["code"] == "permission_denied"
 
 
@@ -376,7 +376,7 @@ async def test_closed_without_a_booked_module(factory):
     tenant = await factory.tenant()
     admin = await factory.member(tenant, "admin")
     for resp in (await admin.get(BASE), await admin.post(BASE, json={"last_name": "X"}),
-                 await admin.get(f"{BASE}/tags")):
+                 await admin.get("/api/tags")):
         assert resp.status_code == 403 and resp.json()["code"] == "module_not_enabled"
 
 

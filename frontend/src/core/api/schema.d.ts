@@ -81,12 +81,92 @@ export interface paths {
         };
         /**
          * Contacts in the caller's scope
-         * @description Filters: q (start of a name, e-mail or phone number), type, tag (a tag id), owner_id, and cf.<key>=<value> for custom fields.
+         * @description Filters: q (start of a name, e-mail or phone number), type, tag (a tag id), owner_id, segment (a saved segment's id), and cf.<key>=<value> for custom fields. Sort: name, created_at or cf.<key> (contacts without a value last), - for descending.
          */
         get: operations["list_contacts_api_contacts_get"];
         put?: never;
         /** Create a contact */
         post: operations["create_contact_api_contacts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Likely duplicate pairs (review list)
+         * @description Pairs of contacts that share an e-mail, a phone number or a (phonetically) equal name, scored like the candidates of one contact; each pair once. Paged with a cursor over the match-key index: a page may hold fewer than `limit` pairs and still have a next_cursor.
+         */
+        get: operations["list_duplicate_pairs_api_contacts_duplicates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the (filtered) contacts as CSV
+         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies.
+         */
+        get: operations["export_csv_api_contacts_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/export.vcf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the (filtered) contacts as vCards
+         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies.
+         */
+        get: operations["export_vcf_api_contacts_export_vcf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the (filtered) contacts as an Excel workbook
+         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies.
+         */
+        get: operations["export_xlsx_api_contacts_export_xlsx_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -130,41 +210,171 @@ export interface paths {
         patch: operations["update_field_api_contacts_fields__field_id__patch"];
         trace?: never;
     };
-    "/api/contacts/tags": {
+    "/api/contacts/imports": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** All tags of the company */
-        get: operations["list_tags_api_contacts_tags_get"];
+        /** Recent imports (the 50 newest) */
+        get: operations["list_imports_api_contacts_imports_get"];
         put?: never;
-        /** Create a tag */
-        post: operations["create_tag_api_contacts_tags_post"];
+        /**
+         * Upload a CSV or vCard file to import
+         * @description The file is stored, its encoding (UTF-8 with or without BOM, else Windows-1252) and delimiter recognised; the answer has the header, the first rows and a suggested column mapping. Nothing is imported yet: see /validate (dry run) and /run.
+         */
+        post: operations["upload_import_api_contacts_imports_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/contacts/tags/{tag_id}": {
+    "/api/contacts/imports/{import_id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** One tag */
-        get: operations["get_tag_api_contacts_tags__tag_id__get"];
+        /** Status, progress and error report */
+        get: operations["get_import_api_contacts_imports__import_id__get"];
         put?: never;
         post?: never;
-        /** Delete a tag (removes it from every contact) */
-        delete: operations["delete_tag_api_contacts_tags__tag_id__delete"];
+        /** Delete an import record and its files (the imported contacts stay) */
+        delete: operations["delete_import_api_contacts_imports__import_id__delete"];
         options?: never;
         head?: never;
-        /** Rename or recolour a tag */
-        patch: operations["update_tag_api_contacts_tags__tag_id__patch"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/imports/{import_id}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The full error report: pages of JSON, or the whole report as CSV (format=csv) */
+        get: operations["import_errors_api_contacts_imports__import_id__errors_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/imports/{import_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import in the background
+         * @description Runs as a durable job: progress shows on GET /imports/{import_id}. With invalid rows and skip_invalid false nothing is imported and the report says why.
+         */
+        post: operations["run_import_api_contacts_imports__import_id__run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/imports/{import_id}/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dry run: check every row, report every bad one, import nothing */
+        post: operations["validate_import_api_contacts_imports__import_id__validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Saved segments (own and shared) */
+        get: operations["list_segments_api_contacts_segments_get"];
+        put?: never;
+        /**
+         * Save a segment
+         * @description The filter is validated: 422 names each bad part (filter.conditions.0.operator, ...).
+         */
+        post: operations["create_segment_api_contacts_segments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/segments/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Count the contacts an (unsaved) filter matches — for the segment editor */
+        post: operations["preview_segment_api_contacts_segments_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/segments/{segment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One segment */
+        get: operations["get_segment_api_contacts_segments__segment_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a segment */
+        delete: operations["delete_segment_api_contacts_segments__segment_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a segment */
+        patch: operations["update_segment_api_contacts_segments__segment_id__patch"];
+        trace?: never;
+    };
+    "/api/contacts/segments/{segment_id}/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many contacts (in the caller's scope) the segment matches now */
+        get: operations["count_segment_api_contacts_segments__segment_id__count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/contacts/{contact_id}": {
@@ -184,6 +394,63 @@ export interface paths {
         head?: never;
         /** Change a contact */
         patch: operations["update_contact_api_contacts__contact_id__patch"];
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Likely duplicates of a contact, best first, with score and reasons */
+        get: operations["contact_duplicates_api_contacts__contact_id__duplicates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge another contact into this one (the other is deleted)
+         * @description The survivor takes the chosen values; relations, tags, and every registered reference (tasks, notes, activities, ...) move to it; the other contact is deleted — one transaction. 409 when either version is stale; nothing changes on any error.
+         */
+        post: operations["merge_contacts_api_contacts__contact_id__merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/{contact_id}/merge-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Both contacts side by side with their conflicting fields (for the merge wizard)
+         * @description Without other_id the most likely duplicate is proposed (other is null when there is none).
+         */
+        get: operations["merge_preview_api_contacts__contact_id__merge_preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/contacts/{contact_id}/relations": {
@@ -253,6 +520,464 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/crm/deals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deals in the caller's scope, filtered */
+        get: operations["list_deals_api_crm_deals_get"];
+        put?: never;
+        /** Create a deal */
+        post: operations["create_deal_api_crm_deals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/deals/{deal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One deal with line items and stage history */
+        get: operations["get_deal_api_crm_deals__deal_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a deal (with items, history and tags) */
+        delete: operations["delete_deal_api_crm_deals__deal_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a deal (and replace its line items) */
+        patch: operations["update_deal_api_crm_deals__deal_id__patch"];
+        trace?: never;
+    };
+    "/api/crm/deals/{deal_id}/lost": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a deal as lost, with a reason */
+        post: operations["lose_deal_api_crm_deals__deal_id__lost_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/deals/{deal_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a card: to another stage of its pipeline and/or to a place within the stage */
+        post: operations["move_deal_api_crm_deals__deal_id__move_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/deals/{deal_id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reopen a won or lost deal (back on the board, at the end of its stage) */
+        post: operations["reopen_deal_api_crm_deals__deal_id__reopen_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/deals/{deal_id}/won": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a deal as won */
+        post: operations["win_deal_api_crm_deals__deal_id__won_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Weighted forecast of open deals: sum(value × probability) per group and currency */
+        get: operations["forecast_api_crm_forecast_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/lead-forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Web forms for lead capture */
+        get: operations["list_forms_api_crm_lead_forms_get"];
+        put?: never;
+        /** Create a web form */
+        post: operations["create_form_api_crm_lead_forms_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/lead-forms/{form_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One web form */
+        get: operations["get_form_api_crm_lead_forms__form_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a web form (its leads stay) */
+        delete: operations["delete_form_api_crm_lead_forms__form_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a web form */
+        patch: operations["update_form_api_crm_lead_forms__form_id__patch"];
+        trace?: never;
+    };
+    "/api/crm/lead-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Score threshold and lead routing */
+        get: operations["get_lead_settings_api_crm_lead_settings_get"];
+        /** Set the score threshold and lead routing */
+        put: operations["put_lead_settings_api_crm_lead_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Leads in the caller's scope */
+        get: operations["list_leads_api_crm_leads_get"];
+        put?: never;
+        /** Capture a lead (API) */
+        post: operations["create_lead_api_crm_leads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/leads/{lead_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One lead with its score history */
+        get: operations["get_lead_api_crm_leads__lead_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a lead */
+        delete: operations["delete_lead_api_crm_leads__lead_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a lead (rescored at once) */
+        patch: operations["update_lead_api_crm_leads__lead_id__patch"];
+        trace?: never;
+    };
+    "/api/crm/leads/{lead_id}/convert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Convert a lead into person + organisation + deal (after a duplicate check) */
+        post: operations["convert_lead_api_crm_leads__lead_id__convert_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/leads/{lead_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contacts that look like the lead's person or company */
+        get: operations["lead_duplicates_api_crm_leads__lead_id__duplicates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/leads/{lead_id}/rescore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply the current rules to a lead now */
+        post: operations["rescore_lead_api_crm_leads__lead_id__rescore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pipelines with their stages */
+        get: operations["list_pipelines_api_crm_pipelines_get"];
+        put?: never;
+        /** Create a pipeline (with stages) */
+        post: operations["create_pipeline_api_crm_pipelines_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/pipelines/{pipeline_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pipeline with its stages */
+        get: operations["get_pipeline_api_crm_pipelines__pipeline_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a pipeline without deals */
+        delete: operations["delete_pipeline_api_crm_pipelines__pipeline_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename a pipeline or make it default */
+        patch: operations["update_pipeline_api_crm_pipelines__pipeline_id__patch"];
+        trace?: never;
+    };
+    "/api/crm/pipelines/{pipeline_id}/board": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Kanban board: per stage count, sums per currency and the first cards */
+        get: operations["board_api_crm_pipelines__pipeline_id__board_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/pipelines/{pipeline_id}/stage-order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Reorder the stages */
+        put: operations["reorder_stages_api_crm_pipelines__pipeline_id__stage_order_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/pipelines/{pipeline_id}/stages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a stage */
+        post: operations["create_stage_api_crm_pipelines__pipeline_id__stages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/pipelines/{pipeline_id}/stages/{stage_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a stage without deals */
+        delete: operations["delete_stage_api_crm_pipelines__pipeline_id__stages__stage_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a stage */
+        patch: operations["update_stage_api_crm_pipelines__pipeline_id__stages__stage_id__patch"];
+        trace?: never;
+    };
+    "/api/crm/pipelines/{pipeline_id}/stages/{stage_id}/deals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** More cards of one board column (board order) */
+        get: operations["stage_deals_api_crm_pipelines__pipeline_id__stages__stage_id__deals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/public/forms/{form_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit a web form (public; JSON or form post) */
+        post: operations["submit_form_api_crm_public_forms__form_key__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/public/forms/{form_key}/embed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An HTML snippet of the form to paste into a web page (public) */
+        get: operations["embed_form_api_crm_public_forms__form_key__embed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/score-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lead scoring rules */
+        get: operations["list_rules_api_crm_score_rules_get"];
+        put?: never;
+        /** Add a scoring rule (applies to leads captured or changed from now on) */
+        post: operations["create_rule_api_crm_score_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/score-rules/{score_rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a scoring rule (leads give its points back when they are next rescored) */
+        delete: operations["delete_rule_api_crm_score_rules__score_rule_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a scoring rule */
+        patch: operations["update_rule_api_crm_score_rules__score_rule_id__patch"];
         trace?: never;
     };
     "/api/customers": {
@@ -826,6 +1551,23 @@ export interface paths {
         patch: operations["update_role_api_roles__role_id__patch"];
         trace?: never;
     };
+    "/api/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search contacts, tasks, notes and whatever modules add */
+        get: operations["search_api_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/settings": {
         parameters: {
             query?: never;
@@ -996,6 +1738,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All tags of the company, with usage counts */
+        get: operations["list_tags_api_tags_get"];
+        put?: never;
+        /** Create a tag */
+        post: operations["create_tag_api_tags_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tags/{tag_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One tag */
+        get: operations["get_tag_api_tags__tag_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a tag (removes it from every record) */
+        delete: operations["delete_tag_api_tags__tag_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename or recolour a tag */
+        patch: operations["update_tag_api_tags__tag_id__patch"];
         trace?: never;
     };
     "/api/tasks": {
@@ -1287,6 +2066,49 @@ export interface components {
             /** User Agent */
             user_agent: string | null;
         };
+        /** Board */
+        Board: {
+            /** Columns */
+            columns: components["schemas"]["BoardColumn"][];
+            pipeline: components["schemas"]["PipelineRead"];
+        };
+        /** BoardColumn */
+        BoardColumn: {
+            /**
+             * Count
+             * @description Open deals in the stage (in the caller's scope)
+             */
+            count: number;
+            /**
+             * Deals
+             * @description The first cards in board order
+             */
+            deals: components["schemas"]["DealRead"][];
+            /**
+             * Next Cursor
+             * @description For GET .../stages/{stage_id}/deals?cursor=
+             */
+            next_cursor: string | null;
+            stage: components["schemas"]["StageRead"];
+            /**
+             * Sums
+             * @description Sum of value per currency (never added across currencies)
+             */
+            sums: components["schemas"]["CurrencySum"][];
+            /**
+             * Weighted
+             * @description Sum of value × probability per currency
+             */
+            weighted: components["schemas"]["CurrencySum"][];
+        };
+        /** Body_upload_import_api_contacts_imports_post */
+        Body_upload_import_api_contacts_imports_post: {
+            /**
+             * File
+             * @description CSV (.csv, .txt) or vCard (.vcf)
+             */
+            file: string;
+        };
         /** BundleRead */
         BundleRead: {
             /** Discount Percent */
@@ -1411,6 +2233,33 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** ContactSummary */
+        ContactSummary: {
+            /** Display Name */
+            display_name: string;
+            /** Emails */
+            emails: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Phones */
+            phones: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "person" | "organization";
+            /** Version */
+            version: number;
+        };
         /** ContactTagsSet */
         ContactTagsSet: {
             /** Tag Ids */
@@ -1478,6 +2327,18 @@ export interface components {
             name: string;
             /** Slug */
             slug: string;
+        };
+        /** CountRead */
+        CountRead: {
+            /** Count */
+            count: number;
+        };
+        /** CurrencySum */
+        CurrencySum: {
+            /** Currency */
+            currency: string;
+            /** Value */
+            value: string;
         };
         /** CustomerCreate */
         CustomerCreate: {
@@ -1564,6 +2425,407 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** DealCreate */
+        DealCreate: {
+            /**
+             * Contact Id
+             * @description A person of the contacts component
+             */
+            contact_id?: string | null;
+            /**
+             * Currency
+             * @default EUR
+             */
+            currency: string;
+            /** Custom Fields */
+            custom_fields?: {
+                [key: string]: unknown;
+            };
+            /** Expected Close Date */
+            expected_close_date?: string | null;
+            /** Items */
+            items?: components["schemas"]["DealItemIn"][];
+            /**
+             * Organization Id
+             * @description An organisation of the contacts component
+             */
+            organization_id?: string | null;
+            /**
+             * Owner Id
+             * @description Default: the caller
+             */
+            owner_id?: string | null;
+            /**
+             * Pipeline Id
+             * Format: uuid
+             */
+            pipeline_id: string;
+            /**
+             * Probability
+             * @description null: the stage's probability
+             */
+            probability?: number | null;
+            /** Source */
+            source?: string | null;
+            /**
+             * Stage Id
+             * @description Default: the pipeline's first stage
+             */
+            stage_id?: string | null;
+            /** Tag Ids */
+            tag_ids?: string[];
+            /** Title */
+            title: string;
+            /**
+             * Value
+             * @description Ignored when items are given: the value is then their sum
+             * @default 0
+             */
+            value: number | string;
+        };
+        /** DealDetail */
+        DealDetail: {
+            /** Contact Id */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /** Custom Fields */
+            custom_fields: {
+                [key: string]: unknown;
+            };
+            /** Expected Close Date */
+            expected_close_date: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Items */
+            items?: components["schemas"]["DealItemRead"][];
+            /** Lost At */
+            lost_at: string | null;
+            /** Lost Reason */
+            lost_reason: string | null;
+            /** Organization Id */
+            organization_id: string | null;
+            /** Owner Id */
+            owner_id: string | null;
+            /**
+             * Pipeline Id
+             * Format: uuid
+             */
+            pipeline_id: string;
+            /** Position */
+            position: number;
+            /**
+             * Probability
+             * @description Effective win probability: the override, else the stage's
+             */
+            probability: number;
+            /**
+             * Probability Override
+             * @description The deal's own probability; null: the stage's
+             */
+            probability_override: number | null;
+            /**
+             * Rotting
+             * @description Open and longer in its stage than the stage's rotting days
+             */
+            rotting: boolean;
+            /** Source */
+            source: string | null;
+            /**
+             * Stage Entered At
+             * Format: date-time
+             */
+            stage_entered_at: string;
+            /** Stage History */
+            stage_history?: components["schemas"]["StageStay"][];
+            /**
+             * Stage Id
+             * Format: uuid
+             */
+            stage_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "won" | "lost";
+            /** Tags */
+            tags?: components["schemas"]["TagRef"][];
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Value */
+            value: string;
+            /** Version */
+            version: number;
+            /** Won At */
+            won_at: string | null;
+        };
+        /** DealItemIn */
+        DealItemIn: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Discount Percent
+             * @default 0
+             */
+            discount_percent: number | string;
+            /** Product Name */
+            product_name: string;
+            /** Quantity */
+            quantity: number | string;
+            /** Unit Price */
+            unit_price: number | string;
+        };
+        /** DealItemRead */
+        DealItemRead: {
+            /** Description */
+            description: string;
+            /** Discount Percent */
+            discount_percent: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Position */
+            position: number;
+            /** Product Name */
+            product_name: string;
+            /** Quantity */
+            quantity: string;
+            /** Total */
+            total: string;
+            /** Unit Price */
+            unit_price: string;
+        };
+        /** DealLost */
+        DealLost: {
+            /** Reason */
+            reason: string;
+            /** Version */
+            version: number;
+        };
+        /** DealMove */
+        DealMove: {
+            /**
+             * After Id
+             * @description Place the card right after this deal
+             */
+            after_id?: string | null;
+            /**
+             * Before Id
+             * @description Place the card right before this deal
+             */
+            before_id?: string | null;
+            /**
+             * Position
+             * @description Index among the stage's open cards; default: end
+             */
+            position?: number | null;
+            /**
+             * Stage Id
+             * Format: uuid
+             * @description Target stage (of the deal's pipeline)
+             */
+            stage_id: string;
+            /** Version */
+            version: number;
+        };
+        /** DealRead */
+        DealRead: {
+            /** Contact Id */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /** Custom Fields */
+            custom_fields: {
+                [key: string]: unknown;
+            };
+            /** Expected Close Date */
+            expected_close_date: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Lost At */
+            lost_at: string | null;
+            /** Lost Reason */
+            lost_reason: string | null;
+            /** Organization Id */
+            organization_id: string | null;
+            /** Owner Id */
+            owner_id: string | null;
+            /**
+             * Pipeline Id
+             * Format: uuid
+             */
+            pipeline_id: string;
+            /** Position */
+            position: number;
+            /**
+             * Probability
+             * @description Effective win probability: the override, else the stage's
+             */
+            probability: number;
+            /**
+             * Probability Override
+             * @description The deal's own probability; null: the stage's
+             */
+            probability_override: number | null;
+            /**
+             * Rotting
+             * @description Open and longer in its stage than the stage's rotting days
+             */
+            rotting: boolean;
+            /** Source */
+            source: string | null;
+            /**
+             * Stage Entered At
+             * Format: date-time
+             */
+            stage_entered_at: string;
+            /**
+             * Stage Id
+             * Format: uuid
+             */
+            stage_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "won" | "lost";
+            /** Tags */
+            tags?: components["schemas"]["TagRef"][];
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Value */
+            value: string;
+            /** Version */
+            version: number;
+            /** Won At */
+            won_at: string | null;
+        };
+        /** DealReopen */
+        DealReopen: {
+            /** Version */
+            version: number;
+        };
+        /** DealUpdate */
+        DealUpdate: {
+            /** Contact Id */
+            contact_id?: string | null;
+            /** Currency */
+            currency?: string | null;
+            /** Custom Fields */
+            custom_fields?: {
+                [key: string]: unknown;
+            } | null;
+            /** Expected Close Date */
+            expected_close_date?: string | null;
+            /**
+             * Items
+             * @description Replaces every line item; the value becomes their sum
+             */
+            items?: components["schemas"]["DealItemIn"][] | null;
+            /** Organization Id */
+            organization_id?: string | null;
+            /** Owner Id */
+            owner_id?: string | null;
+            /**
+             * Probability
+             * @description null: back to the stage's
+             */
+            probability?: number | null;
+            /** Source */
+            source?: string | null;
+            /** Tag Ids */
+            tag_ids?: string[] | null;
+            /** Title */
+            title?: string | null;
+            /** Value */
+            value?: number | string | null;
+            /**
+             * Version
+             * @description The version you edited; a newer one on the server gives 409.
+             */
+            version: number;
+        };
+        /** DealWon */
+        DealWon: {
+            /** Version */
+            version: number;
+        };
+        /** DuplicateCandidate */
+        DuplicateCandidate: {
+            contact: components["schemas"]["ContactSummary"];
+            /** Reasons */
+            reasons: components["schemas"]["MatchReason"][];
+            /**
+             * Score
+             * @description 0..1; at least 0.8 to be listed
+             */
+            score: number;
+        };
+        /** DuplicateCandidates */
+        DuplicateCandidates: {
+            /** Items */
+            items: components["schemas"]["DuplicateCandidate"][];
+        };
+        /** DuplicatePair */
+        DuplicatePair: {
+            a: components["schemas"]["ContactSummary"];
+            b: components["schemas"]["ContactSummary"];
+            /** Reasons */
+            reasons: components["schemas"]["MatchReason"][];
+            /** Score */
+            score: number;
+        };
+        /** DuplicateRef */
+        DuplicateRef: {
+            /** Display Name */
+            display_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Role
+             * @description Which part of the lead it resembles
+             * @enum {string}
+             */
+            role: "person" | "organization";
+            /** Score */
+            score: number;
+            /** Type */
+            type: string;
+        };
         /** EmailEntry */
         EmailEntry: {
             /**
@@ -1577,6 +2839,15 @@ export interface components {
              * Format: email
              */
             value: string;
+        };
+        /** FacetCount */
+        FacetCount: {
+            /** Count */
+            count: number;
+            /** Label */
+            label?: string | null;
+            /** Value */
+            value: string | null;
         };
         /** FieldCreate */
         FieldCreate: {
@@ -1655,10 +2926,308 @@ export interface components {
             /** Required */
             required?: boolean | null;
         };
+        /** FilterBody */
+        FilterBody: {
+            /**
+             * Filter
+             * @description {"op": "and"|"or", "conditions": [{"field": "city", "operator": "eq", "value": "Berlin"}, {"op": "or", "conditions": [...]}]}
+             */
+            filter: {
+                [key: string]: unknown;
+            };
+        };
+        /** Forecast */
+        Forecast: {
+            /** Group */
+            group: string;
+            /** Rows */
+            rows: components["schemas"]["ForecastRow"][];
+            /**
+             * Totals
+             * @description Per currency over every group
+             */
+            totals: components["schemas"]["ForecastRow"][];
+        };
+        /** ForecastRow */
+        ForecastRow: {
+            /** Count */
+            count: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Key
+             * @description Stage/owner/team id, 'YYYY-MM', 'YYYY-Qn'; null: none (no date, no team)
+             */
+            key: string | null;
+            /**
+             * Label
+             * @description Stage name, owner name, team name, or the period
+             */
+            label: string;
+            /** Value */
+            value: string;
+            /**
+             * Weighted
+             * @description sum(value × probability / 100)
+             */
+            weighted: string;
+        };
+        /** FormCreate */
+        FormCreate: {
+            /** Extra Fields */
+            extra_fields?: string[];
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /** Redirect Url */
+            redirect_url?: string | null;
+            /**
+             * Success Message
+             * @default Vielen Dank! Wir melden uns bei Ihnen.
+             */
+            success_message: string;
+            /** Tag Ids */
+            tag_ids?: string[];
+        };
+        /** FormRead */
+        FormRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Embed Url
+             * @description An embeddable HTML snippet of the form
+             * @default
+             */
+            embed_url: string;
+            /** Extra Fields */
+            extra_fields: string[];
+            /** Form Key */
+            form_key: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /** Redirect Url */
+            redirect_url: string | null;
+            /**
+             * Submit Url
+             * @description Where the form posts to (relative to the company's host)
+             * @default
+             */
+            submit_url: string;
+            /** Success Message */
+            success_message: string;
+            /** Tag Ids */
+            tag_ids: string[];
+            /** Version */
+            version: number;
+        };
+        /** FormUpdate */
+        FormUpdate: {
+            /** Extra Fields */
+            extra_fields?: string[] | null;
+            /** Is Active */
+            is_active?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Redirect Url */
+            redirect_url?: string | null;
+            /** Success Message */
+            success_message?: string | null;
+            /** Tag Ids */
+            tag_ids?: string[] | null;
+            /** Version */
+            version: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** ImportErrorPage */
+        ImportErrorPage: {
+            /** Has More */
+            has_more: boolean;
+            /** Items */
+            items: components["schemas"]["ImportRowError"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** ImportProgress */
+        ImportProgress: {
+            /** Done */
+            done: number;
+            /** Percent */
+            percent: number;
+            /**
+             * Phase
+             * @description validate, insert or done (empty before the first run)
+             */
+            phase: string;
+            /** Total */
+            total: number;
+        };
+        /** ImportRead */
+        ImportRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Delimiter */
+            delimiter: string;
+            /**
+             * Dry Run
+             * @description The counts and errors come from a dry run
+             */
+            dry_run: boolean;
+            /** Encoding */
+            encoding: string;
+            /**
+             * Errors
+             * @description The first 1000 row errors; /errors has all
+             */
+            errors: components["schemas"]["ImportRowError"][];
+            /** Filename */
+            filename: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "csv" | "vcard";
+            /** Header */
+            header: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Imported Rows */
+            imported_rows: number;
+            /** Invalid Rows */
+            invalid_rows: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Message */
+            message: string;
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
+            /**
+             * Preview
+             * @description The first rows of the file
+             */
+            preview?: string[][];
+            progress: components["schemas"]["ImportProgress"];
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "uploaded" | "queued" | "running" | "succeeded" | "rejected" | "failed";
+            /**
+             * Suggested Mapping
+             * @description Column → target field (null: not imported)
+             */
+            suggested_mapping?: {
+                [key: string]: string | null;
+            };
+            /**
+             * Targets
+             * @description Every target field with its label
+             */
+            targets?: {
+                [key: string]: string;
+            };
+            /** Total Rows */
+            total_rows: number;
+            /** Valid Rows */
+            valid_rows: number;
+        };
+        /** ImportRowError */
+        ImportRowError: {
+            /** Column */
+            column: string | null;
+            /** Field */
+            field: string;
+            /**
+             * Line
+             * @description Line of the record in the file (vCard: number of the card)
+             */
+            line: number;
+            /** Message */
+            message: string;
+            /**
+             * Value
+             * @default
+             */
+            value: string;
+        };
+        /** ImportRun */
+        ImportRun: {
+            /**
+             * Default Owner Id
+             * @description Owner of the new contacts; default: you
+             */
+            default_owner_id?: string | null;
+            /**
+             * Default Tag Ids
+             * @description Tags every imported contact gets
+             */
+            default_tag_ids?: string[];
+            /**
+             * Default Type
+             * @description For rows without a type column; default: person when a name is given
+             */
+            default_type?: ("person" | "organization") | null;
+            /**
+             * Mapping
+             * @description Column → target; default: the suggested mapping (ignored for vCard)
+             */
+            mapping?: {
+                [key: string]: string | null;
+            } | null;
+            /**
+             * Skip Invalid
+             * @description Import the valid rows even when some are invalid (otherwise any invalid row imports nothing)
+             * @default false
+             */
+            skip_invalid: boolean;
+        };
+        /** ImportValidate */
+        ImportValidate: {
+            /**
+             * Default Type
+             * @description For rows without a type column; default: person when a name is given
+             */
+            default_type?: ("person" | "organization") | null;
+            /**
+             * Mapping
+             * @description Column → target; default: the suggested mapping (ignored for vCard)
+             */
+            mapping?: {
+                [key: string]: string | null;
+            } | null;
         };
         /** ItemCreate */
         ItemCreate: {
@@ -1759,6 +3328,292 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** LeadConversion */
+        LeadConversion: {
+            /** Contact Id */
+            contact_id: string | null;
+            deal: components["schemas"]["DealRead"] | null;
+            lead: components["schemas"]["LeadRead"];
+            /** Organization Id */
+            organization_id: string | null;
+        };
+        /** LeadConvert */
+        LeadConvert: {
+            /**
+             * Contact Id
+             * @description Use this existing person instead of a new one
+             */
+            contact_id?: string | null;
+            /**
+             * Create Deal
+             * @default true
+             */
+            create_deal: boolean;
+            /**
+             * Currency
+             * @default EUR
+             */
+            currency: string;
+            /** Deal Title */
+            deal_title?: string | null;
+            /**
+             * Ignore Duplicates
+             * @description Create new contacts although similar ones exist
+             * @default false
+             */
+            ignore_duplicates: boolean;
+            /**
+             * Organization Id
+             * @description Use this existing organisation
+             */
+            organization_id?: string | null;
+            /**
+             * Pipeline Id
+             * @description Default: the default pipeline
+             */
+            pipeline_id?: string | null;
+            /** Stage Id */
+            stage_id?: string | null;
+            /**
+             * Value
+             * @default 0
+             */
+            value: number | string;
+            /** Version */
+            version: number;
+        };
+        /** LeadCreate */
+        LeadCreate: {
+            /** Company Name */
+            company_name?: string | null;
+            /**
+             * Data
+             * @description Further fields (flat values)
+             */
+            data?: {
+                [key: string]: string | number | boolean | null;
+            };
+            /** Email */
+            email?: string | null;
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /**
+             * Owner Id
+             * @description Default: the routing, else the caller
+             */
+            owner_id?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /** Region */
+            region?: string | null;
+            /**
+             * Source
+             * @default api
+             * @enum {string}
+             */
+            source: "api" | "manual" | "import";
+            /** Tag Ids */
+            tag_ids?: string[];
+        };
+        /** LeadDetail */
+        LeadDetail: {
+            /** Company Name */
+            company_name: string | null;
+            /** Converted At */
+            converted_at: string | null;
+            /** Converted Contact Id */
+            converted_contact_id: string | null;
+            /** Converted Deal Id */
+            converted_deal_id: string | null;
+            /** Converted Organization Id */
+            converted_organization_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Email */
+            email: string | null;
+            /** First Name */
+            first_name: string | null;
+            /** Form Id */
+            form_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Name */
+            last_name: string | null;
+            /** Message */
+            message: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Region */
+            region: string | null;
+            /** Routed At */
+            routed_at: string | null;
+            /** Score */
+            score: number;
+            /**
+             * Score History
+             * @description Newest last
+             */
+            score_history?: components["schemas"]["ScoreEntry"][];
+            /** Source */
+            source: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "new" | "qualified" | "disqualified" | "converted";
+            /** Tags */
+            tags?: components["schemas"]["TagRef"][];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** LeadRead */
+        LeadRead: {
+            /** Company Name */
+            company_name: string | null;
+            /** Converted At */
+            converted_at: string | null;
+            /** Converted Contact Id */
+            converted_contact_id: string | null;
+            /** Converted Deal Id */
+            converted_deal_id: string | null;
+            /** Converted Organization Id */
+            converted_organization_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Email */
+            email: string | null;
+            /** First Name */
+            first_name: string | null;
+            /** Form Id */
+            form_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Name */
+            last_name: string | null;
+            /** Message */
+            message: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Region */
+            region: string | null;
+            /** Routed At */
+            routed_at: string | null;
+            /** Score */
+            score: number;
+            /** Source */
+            source: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "new" | "qualified" | "disqualified" | "converted";
+            /** Tags */
+            tags?: components["schemas"]["TagRef"][];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** LeadSettingsRead */
+        LeadSettingsRead: {
+            /** Fallback Owner Id */
+            fallback_owner_id: string | null;
+            /** Round Robin User Ids */
+            round_robin_user_ids: string[];
+            /** Routing Rules */
+            routing_rules: components["schemas"]["RoutingRule"][];
+            /** Score Threshold */
+            score_threshold: number;
+            /** Version */
+            version: number;
+        };
+        /** LeadSettingsWrite */
+        LeadSettingsWrite: {
+            /** Fallback Owner Id */
+            fallback_owner_id?: string | null;
+            /** Round Robin User Ids */
+            round_robin_user_ids?: string[];
+            /** Routing Rules */
+            routing_rules?: components["schemas"]["RoutingRule"][];
+            /**
+             * Score Threshold
+             * @default 50
+             */
+            score_threshold: number;
+            /**
+             * Version
+             * @description 0 when no settings were saved yet
+             */
+            version: number;
+        };
+        /** LeadUpdate */
+        LeadUpdate: {
+            /** Company Name */
+            company_name?: string | null;
+            /** Data */
+            data?: {
+                [key: string]: string | number | boolean | null;
+            } | null;
+            /** Email */
+            email?: string | null;
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /** Message */
+            message?: string | null;
+            /** Owner Id */
+            owner_id?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /** Region */
+            region?: string | null;
+            /** Status */
+            status?: ("new" | "qualified" | "disqualified") | null;
+            /** Tag Ids */
+            tag_ids?: string[] | null;
+            /** Version */
+            version: number;
+        };
         /** LicenseRead */
         LicenseRead: {
             /** Expires At */
@@ -1820,6 +3675,24 @@ export interface components {
             /** To */
             to: string;
         };
+        /** MatchReason */
+        MatchReason: {
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "same_email" | "same_phone" | "similar_name";
+            /**
+             * Score
+             * @description Weight of this evidence (name: similarity 0..1)
+             */
+            score: number;
+            /**
+             * Value
+             * @description The shared e-mail / phone, or the other name
+             */
+            value?: string | null;
+        };
         /** Me */
         Me: {
             /** Email */
@@ -1863,6 +3736,109 @@ export interface components {
             slug: string;
             /** Status */
             status: string;
+        };
+        /**
+         * MergeFieldChoices
+         * @description Which record's value the survivor keeps ("this" = the contact in the path). Omitted fields:
+         *     the survivor's value unless it is empty; e-mails, phones and addresses of both.
+         */
+        MergeFieldChoices: {
+            /** Addresses */
+            addresses?: ("this" | "other" | "both") | null;
+            /** Avatar Url */
+            avatar_url?: ("this" | "other") | null;
+            /** Company Name */
+            company_name?: ("this" | "other") | null;
+            /** Emails */
+            emails?: ("this" | "other" | "both") | null;
+            /** First Name */
+            first_name?: ("this" | "other") | null;
+            /** Last Name */
+            last_name?: ("this" | "other") | null;
+            /**
+             * Notes
+             * @description both: the two texts one after the other
+             */
+            notes?: ("this" | "other" | "both") | null;
+            /** Owner Id */
+            owner_id?: ("this" | "other") | null;
+            /** Phones */
+            phones?: ("this" | "other" | "both") | null;
+            /** Source */
+            source?: ("this" | "other") | null;
+            /** Type */
+            type?: ("this" | "other") | null;
+        };
+        /** MergePreview */
+        MergePreview: {
+            /**
+             * Conflicts
+             * @description Fields where both hold different values
+             */
+            conflicts: string[];
+            /** Custom Field Conflicts */
+            custom_field_conflicts: string[];
+            /** Custom Field Defaults */
+            custom_field_defaults: {
+                [key: string]: string;
+            };
+            /**
+             * Defaults
+             * @description The choice per field when the request omits it
+             */
+            defaults: {
+                [key: string]: string;
+            };
+            /** @description Null when no other_id was given and no duplicate was found */
+            other: components["schemas"]["ContactRead"] | null;
+            /** Reasons */
+            reasons: components["schemas"]["MatchReason"][];
+            /** Score */
+            score: number;
+            this: components["schemas"]["ContactRead"];
+        };
+        /** MergeRequest */
+        MergeRequest: {
+            /**
+             * Custom Fields
+             * @description Per custom field key
+             */
+            custom_fields?: {
+                [key: string]: "this" | "other";
+            };
+            fields?: components["schemas"]["MergeFieldChoices"];
+            /**
+             * Other Id
+             * Format: uuid
+             * @description The contact that is merged into this one and then deleted
+             */
+            other_id: string;
+            /**
+             * Other Version
+             * @description The version of the other contact you saw
+             */
+            other_version: number;
+            /**
+             * Version
+             * @description The version of this contact you saw
+             */
+            version: number;
+        };
+        /** MergeResult */
+        MergeResult: {
+            contact: components["schemas"]["ContactRead"];
+            /**
+             * Merged Id
+             * Format: uuid
+             */
+            merged_id: string;
+            /**
+             * Moved
+             * @description References moved to the survivor, per table.column
+             */
+            moved: {
+                [key: string]: number;
+            };
         };
         /** ModuleRead */
         ModuleRead: {
@@ -2013,6 +3989,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[DealRead] */
+        Page_DealRead_: {
+            /** Items */
+            items: components["schemas"]["DealRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[DuplicatePair] */
+        Page_DuplicatePair_: {
+            /** Items */
+            items: components["schemas"]["DuplicatePair"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[ItemRead] */
         Page_ItemRead_: {
             /** Items */
@@ -2024,6 +4014,13 @@ export interface components {
         Page_JobRead_: {
             /** Items */
             items: components["schemas"]["JobRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[LeadRead] */
+        Page_LeadRead_: {
+            /** Items */
+            items: components["schemas"]["LeadRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2097,6 +4094,56 @@ export interface components {
              * @description Any common notation; stored as E.164
              */
             value: string;
+        };
+        /** PipelineCreate */
+        PipelineCreate: {
+            /**
+             * Is Default
+             * @default false
+             */
+            is_default: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Stages
+             * @description Initial stages in board order (position is ignored)
+             */
+            stages?: components["schemas"]["StageCreate"][];
+        };
+        /** PipelineRead */
+        PipelineRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Default */
+            is_default: boolean;
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
+            /** Stages */
+            stages?: components["schemas"]["StageRead"][];
+            /** Version */
+            version: number;
+        };
+        /** PipelineUpdate */
+        PipelineUpdate: {
+            /** Is Default */
+            is_default?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Version
+             * @description The version you edited; a newer one on the server gives 409.
+             */
+            version: number;
         };
         /** PlanChange */
         PlanChange: {
@@ -2311,6 +4358,253 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** RoutingRule */
+        RoutingRule: {
+            /**
+             * Field
+             * @description kind field: a lead field or data.<key>
+             */
+            field?: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "field" | "tag";
+            /**
+             * Tag Id
+             * @description kind tag: leads with this tag
+             */
+            tag_id?: string | null;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /**
+             * Value
+             * @description kind field: the value (case-insensitive)
+             */
+            value?: string | null;
+        };
+        /** ScoreEntry */
+        ScoreEntry: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delta */
+            delta: number;
+            /** Reason */
+            reason: string;
+            /** Rule Id */
+            rule_id: string | null;
+            /** Score */
+            score: number;
+        };
+        /** ScoreRuleCreate */
+        ScoreRuleCreate: {
+            /**
+             * Field
+             * @description first_name, last_name, company_name, email, phone, region, message, source, data.<key> or tag
+             */
+            field: string;
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Operator
+             * @enum {string}
+             */
+            operator: "equals" | "contains" | "exists" | "has_tag";
+            /** Points */
+            points: number;
+            /**
+             * Value
+             * @description Compared case-insensitively; a tag id for has_tag
+             * @default
+             */
+            value: string;
+        };
+        /** ScoreRuleRead */
+        ScoreRuleRead: {
+            /** Field */
+            field: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Operator
+             * @enum {string}
+             */
+            operator: "equals" | "contains" | "exists" | "has_tag";
+            /** Points */
+            points: number;
+            /** Value */
+            value: string;
+            /** Version */
+            version: number;
+        };
+        /** ScoreRuleUpdate */
+        ScoreRuleUpdate: {
+            /** Is Active */
+            is_active?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Points */
+            points?: number | null;
+            /** Value */
+            value?: string | null;
+            /** Version */
+            version: number;
+        };
+        /** SearchFacets */
+        SearchFacets: {
+            /** Owner */
+            owner: components["schemas"]["FacetCount"][];
+            /** Type */
+            type: components["schemas"]["FacetCount"][];
+            /** Updated */
+            updated: components["schemas"]["FacetCount"][];
+        };
+        /** SearchHit */
+        SearchHit: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Score */
+            score: number;
+            /** Snippet */
+            snippet: string;
+            /** Subtitle */
+            subtitle: string;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Url */
+            url: string;
+        };
+        /** SearchResults */
+        SearchResults: {
+            facets: components["schemas"]["SearchFacets"];
+            /** Items */
+            items: components["schemas"]["SearchHit"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Query */
+            query: string;
+            /** Total */
+            total: number | null;
+            /** Total Exact */
+            total_exact: boolean;
+            /** Types */
+            types: components["schemas"]["SearchType"][];
+        };
+        /** SearchType */
+        SearchType: {
+            /** Icon */
+            icon: string;
+            /** Label */
+            label: {
+                [key: string]: string;
+            };
+            /** Type */
+            type: string;
+        };
+        /** SegmentCreate */
+        SegmentCreate: {
+            /**
+             * Entity
+             * @default contact
+             * @constant
+             */
+            entity: "contact";
+            /**
+             * Filter
+             * @description {"op": "and"|"or", "conditions": [{"field": "city", "operator": "eq", "value": "Berlin"}, {"op": "or", "conditions": [...]}]}
+             */
+            filter: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Shared
+             * @description Visible to everybody who reads contacts
+             * @default false
+             */
+            shared: boolean;
+        };
+        /** SegmentRead */
+        SegmentRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Entity
+             * @constant
+             */
+            entity: "contact";
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Shared */
+            shared: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** SegmentUpdate */
+        SegmentUpdate: {
+            /** Filter */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Name */
+            name?: string | null;
+            /** Shared */
+            shared?: boolean | null;
+            /** Version */
+            version: number;
+        };
         /** SettingRead */
         SettingRead: {
             /** Default */
@@ -2442,6 +4736,104 @@ export interface components {
             /** User */
             user?: string | null;
         };
+        /** StageCreate */
+        StageCreate: {
+            /**
+             * Color
+             * @default #64748b
+             */
+            color: string;
+            /** Name */
+            name: string;
+            /**
+             * Position
+             * @description Index among the stages; default: last
+             */
+            position?: number | null;
+            /**
+             * Probability
+             * @description Default win probability of its deals, in %
+             * @default 0
+             */
+            probability: number;
+            /**
+             * Rotting Days
+             * @description Days a deal may stay before it is flagged as rotting; null: never
+             */
+            rotting_days?: number | null;
+        };
+        /** StageOrder */
+        StageOrder: {
+            /**
+             * Stage Ids
+             * @description Every stage of the pipeline, in the new order
+             */
+            stage_ids: string[];
+        };
+        /** StageRead */
+        StageRead: {
+            /** Color */
+            color: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Pipeline Id
+             * Format: uuid
+             */
+            pipeline_id: string;
+            /** Position */
+            position: number;
+            /** Probability */
+            probability: number;
+            /** Rotting Days */
+            rotting_days: number | null;
+        };
+        /** StageStay */
+        StageStay: {
+            /**
+             * Entered At
+             * Format: date-time
+             */
+            entered_at: string;
+            /** Left At */
+            left_at: string | null;
+            /** Moved By */
+            moved_by: string | null;
+            /**
+             * Pipeline Id
+             * Format: uuid
+             */
+            pipeline_id: string;
+            /**
+             * Seconds
+             * @description Time in the stage so far (until left_at, or now)
+             */
+            seconds: number;
+            /**
+             * Stage Id
+             * Format: uuid
+             */
+            stage_id: string;
+        };
+        /** StageUpdate */
+        StageUpdate: {
+            /** Color */
+            color?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Probability */
+            probability?: number | null;
+            /**
+             * Rotting Days
+             * @description null switches rotting off
+             */
+            rotting_days?: number | null;
+        };
         /** SubscriptionCreate */
         SubscriptionCreate: {
             /**
@@ -2548,6 +4940,13 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+            /**
+             * Usage
+             * @description How many records of each entity carry the tag, e.g. {"contact": 3}
+             */
+            usage?: {
+                [key: string]: number;
+            };
         };
         /** TagRef */
         TagRef: {
@@ -2995,7 +5394,9 @@ export interface operations {
                 /** @description A tag id */
                 tag?: string | null;
                 owner_id?: string | null;
-                /** @description name or created_at; prefix - for descending */
+                /** @description A segment id: only contacts it matches */
+                segment?: string | null;
+                /** @description name, created_at or cf.<key>; prefix - for descending */
                 sort?: string;
                 limit?: number;
                 cursor?: string | null;
@@ -3046,6 +5447,155 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_duplicate_pairs_api_contacts_duplicates_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                min_score?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DuplicatePair_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_csv_api_contacts_export_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Start of a name, e-mail or phone number */
+                q?: string | null;
+                type?: string | null;
+                /** @description A tag id */
+                tag?: string | null;
+                owner_id?: string | null;
+                /** @description A segment id: only contacts it matches */
+                segment?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_vcf_api_contacts_export_vcf_get: {
+        parameters: {
+            query?: {
+                /** @description Start of a name, e-mail or phone number */
+                q?: string | null;
+                type?: string | null;
+                /** @description A tag id */
+                tag?: string | null;
+                owner_id?: string | null;
+                /** @description A segment id: only contacts it matches */
+                segment?: string | null;
+                /** @description vCard version */
+                version?: "3.0" | "4.0";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/vcard": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_xlsx_api_contacts_export_xlsx_get: {
+        parameters: {
+            query?: {
+                /** @description Start of a name, e-mail or phone number */
+                q?: string | null;
+                type?: string | null;
+                /** @description A tag id */
+                tag?: string | null;
+                owner_id?: string | null;
+                /** @description A segment id: only contacts it matches */
+                segment?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
             };
             /** @description Validation Error */
@@ -3207,7 +5757,7 @@ export interface operations {
             };
         };
     };
-    list_tags_api_contacts_tags_get: {
+    list_imports_api_contacts_imports_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3222,12 +5772,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TagRead"][];
+                    "application/json": components["schemas"]["ImportRead"][];
                 };
             };
         };
     };
-    create_tag_api_contacts_tags_post: {
+    upload_import_api_contacts_imports_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -3236,7 +5786,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TagCreate"];
+                "multipart/form-data": components["schemas"]["Body_upload_import_api_contacts_imports_post"];
             };
         };
         responses: {
@@ -3246,7 +5796,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TagRead"];
+                    "application/json": components["schemas"]["ImportRead"];
                 };
             };
             /** @description Validation Error */
@@ -3260,12 +5810,12 @@ export interface operations {
             };
         };
     };
-    get_tag_api_contacts_tags__tag_id__get: {
+    get_import_api_contacts_imports__import_id__get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                tag_id: string;
+                import_id: string;
             };
             cookie?: never;
         };
@@ -3277,7 +5827,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TagRead"];
+                    "application/json": components["schemas"]["ImportRead"];
                 };
             };
             /** @description Validation Error */
@@ -3291,12 +5841,12 @@ export interface operations {
             };
         };
     };
-    delete_tag_api_contacts_tags__tag_id__delete: {
+    delete_import_api_contacts_imports__import_id__delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                tag_id: string;
+                import_id: string;
             };
             cookie?: never;
         };
@@ -3320,18 +5870,90 @@ export interface operations {
             };
         };
     };
-    update_tag_api_contacts_tags__tag_id__patch: {
+    import_errors_api_contacts_imports__import_id__errors_get: {
+        parameters: {
+            query?: {
+                /** @description json or csv */
+                format?: "json" | "csv";
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportErrorPage"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    run_import_api_contacts_imports__import_id__run_post: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                tag_id: string;
+                import_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TagUpdate"];
+                "application/json": components["schemas"]["ImportRun"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    validate_import_api_contacts_imports__import_id__validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportValidate"];
             };
         };
         responses: {
@@ -3341,7 +5963,219 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TagRead"];
+                    "application/json": components["schemas"]["ImportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_segments_api_contacts_segments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentRead"][];
+                };
+            };
+        };
+    };
+    create_segment_api_contacts_segments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SegmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_segment_api_contacts_segments_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FilterBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_segment_api_contacts_segments__segment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_segment_api_contacts_segments__segment_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_segment_api_contacts_segments__segment_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SegmentUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    count_segment_api_contacts_segments__segment_id__count_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountRead"];
                 };
             };
             /** @description Validation Error */
@@ -3437,6 +6271,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    contact_duplicates_api_contacts__contact_id__duplicates_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                min_score?: number;
+            };
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateCandidates"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    merge_contacts_api_contacts__contact_id__merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    merge_preview_api_contacts__contact_id__merge_preview_get: {
+        parameters: {
+            query?: {
+                /** @description The contact to merge in */
+                other_id?: string | null;
+            };
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergePreview"];
                 };
             };
             /** @description Validation Error */
@@ -3597,6 +6534,1362 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContextRead"];
+                };
+            };
+        };
+    };
+    list_deals_api_crm_deals_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                stage_id?: string | null;
+                status?: ("open" | "won" | "lost") | null;
+                owner_id?: string | null;
+                /** @description Person or organisation of the deal */
+                contact_id?: string | null;
+                tag_id?: string | null;
+                /** @description Part of the title */
+                q?: string | null;
+                close_from?: string | null;
+                close_to?: string | null;
+                /** @description created_at, updated_at, title or value; - for descending */
+                sort?: string;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DealRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_deal_api_crm_deals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_deal_api_crm_deals__deal_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_deal_api_crm_deals__deal_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_deal_api_crm_deals__deal_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lose_deal_api_crm_deals__deal_id__lost_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealLost"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    move_deal_api_crm_deals__deal_id__move_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealMove"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reopen_deal_api_crm_deals__deal_id__reopen_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealReopen"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    win_deal_api_crm_deals__deal_id__won_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealWon"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    forecast_api_crm_forecast_get: {
+        parameters: {
+            query?: {
+                group?: "stage" | "month" | "quarter" | "owner" | "team";
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                close_from?: string | null;
+                close_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forecast"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_forms_api_crm_lead_forms_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormRead"][];
+                };
+            };
+        };
+    };
+    create_form_api_crm_lead_forms_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_form_api_crm_lead_forms__form_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                form_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_form_api_crm_lead_forms__form_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                form_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_form_api_crm_lead_forms__form_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                form_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_lead_settings_api_crm_lead_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadSettingsRead"];
+                };
+            };
+        };
+    };
+    put_lead_settings_api_crm_lead_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadSettingsWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadSettingsRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_leads_api_crm_leads_get: {
+        parameters: {
+            query?: {
+                status?: ("new" | "qualified" | "disqualified" | "converted") | null;
+                owner_id?: string | null;
+                form_id?: string | null;
+                tag_id?: string | null;
+                min_score?: number | null;
+                /** @description Part of name, company or e-mail */
+                q?: string | null;
+                /** @description created_at, updated_at or score; - for descending */
+                sort?: string;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LeadRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_lead_api_crm_leads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_lead_api_crm_leads__lead_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_lead_api_crm_leads__lead_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_lead_api_crm_leads__lead_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    convert_lead_api_crm_leads__lead_id__convert_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadConvert"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadConversion"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lead_duplicates_api_crm_leads__lead_id__duplicates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateRef"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rescore_lead_api_crm_leads__lead_id__rescore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_pipelines_api_crm_pipelines_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRead"][];
+                };
+            };
+        };
+    };
+    create_pipeline_api_crm_pipelines_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_pipeline_api_crm_pipelines__pipeline_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_pipeline_api_crm_pipelines__pipeline_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_pipeline_api_crm_pipelines__pipeline_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    board_api_crm_pipelines__pipeline_id__board_get: {
+        parameters: {
+            query?: {
+                owner_id?: string | null;
+                /** @description Cards per stage */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Board"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reorder_stages_api_crm_pipelines__pipeline_id__stage_order_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageOrder"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_stage_api_crm_pipelines__pipeline_id__stages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_stage_api_crm_pipelines__pipeline_id__stages__stage_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+                stage_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_stage_api_crm_pipelines__pipeline_id__stages__stage_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: string;
+                stage_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stage_deals_api_crm_pipelines__pipeline_id__stages__stage_id__deals_get: {
+        parameters: {
+            query?: {
+                owner_id?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                pipeline_id: string;
+                stage_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DealRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_form_api_crm_public_forms__form_key__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                form_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Redirect after an HTML form post */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    embed_form_api_crm_public_forms__form_key__embed_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                form_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_rules_api_crm_score_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreRuleRead"][];
+                };
+            };
+        };
+    };
+    create_rule_api_crm_score_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_rule_api_crm_score_rules__score_rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                score_rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_rule_api_crm_score_rules__score_rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                score_rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -4902,6 +9195,48 @@ export interface operations {
             };
         };
     };
+    search_api_search_get: {
+        parameters: {
+            query: {
+                /** @description Words (prefix match), "phrases", -excluded, a or b */
+                q: string;
+                /** @description Only these types (repeatable) */
+                type?: string[] | null;
+                owner_id?: string | null;
+                updated?: ("today" | "last_7_days" | "last_30_days" | "older") | null;
+                limit?: number;
+                offset?: number;
+                /** @description At most this many hits of each type */
+                per_type?: number | null;
+                /** @description Count facets and the total (false: hits only, faster) */
+                facets?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_settings_api_settings_get: {
         parameters: {
             query?: never;
@@ -5231,6 +9566,154 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_tags_api_tags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"][];
+                };
+            };
+        };
+    };
+    create_tag_api_tags_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_tag_api_tags__tag_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_tag_api_tags__tag_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_tag_api_tags__tag_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
                 };
             };
             /** @description Validation Error */

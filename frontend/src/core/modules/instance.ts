@@ -1,5 +1,9 @@
-/** The app's module registry: the glob of src/modules/*, mounted below the shell route. */
+/**
+ * The app's module registry: the globs of src/modules/* and src/shared/* (shared components have
+ * the same contract; slugs are unique over both), mounted below the shell route.
+ */
 import { moduleLoaders } from '@/modules'
+import { sharedLoaders } from '@/shared'
 import { i18n } from '@/core/i18n'
 import { router } from '@/core/router'
 import { APP_ROUTE } from '@/core/router/names'
@@ -13,7 +17,7 @@ const host: RouteHost = {
   hasRoute: (name) => router.hasRoute(name),
 }
 
-export const moduleRegistry = createModuleRegistry(moduleLoaders, host, {
+export const moduleRegistry = createModuleRegistry({ ...moduleLoaders, ...sharedLoaders }, host, {
   parent: APP_ROUTE,
   placeholder: ModulePlaceholder,
   onMessages: (slug, messages) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { defineComponent } from 'vue'
 import type { RouteRecordRaw } from 'vue-router'
-import { bookedMenu, createModuleRegistry, loadersBySlug, routeName, type CatalogModule, type RouteHost } from './registry'
+import { bookedMenu, createModuleRegistry, loadersBySlug, routeName, sharedAccess, sharedMenu, type CatalogModule, type RouteHost } from './registry'
 import { defineModule, type ModuleLoader } from './types'
 
 const Page = defineComponent({ render: () => null })
@@ -123,6 +123,47 @@ describe('module registry', () => {
     expect(registry.failures.get('crm')).toBe('chunk missing')
     expect(registry.isMounted('example')).toBe(true)
     expect(host.routes.get(routeName('crm'))).toMatchObject({ component: Placeholder })
+  })
+})
+
+describe('sharedMenu', () => {
+  const catalog: CatalogModule[] = [
+    ...CATALOG,
+    { slug: 'tasks', name: 'Aufgaben', icon: 'check-square', color: '#22c55e', kind: 'shared', ui: { path: '/tasks', label: { de: 'Aufgaben', en: 'Tasks' } } },
+    { slug: 'activities', name: 'Aktivitäten', icon: 'activity', color: '#64748b', kind: 'shared', ui: null },
+  ]
+  const hasCode = (slug: string) => slug === 'contacts'
+
+  it('opens the shared components with the first booking, in catalog order, only those with a front end', () => {
+    expect(sharedMenu(catalog, {}, hasCode)).toEqual([])
+    const menu = sharedMenu(catalog, { crm: 'read', example: 'write' }, hasCode)
+    expect(menu.map((m) => m.slug)).toEqual(['contacts', 'tasks'])
+    expect(menu[0]).toMatchObject({ path: '/contacts', access: 'write', shared: true, labelFromUi: false })
+    expect(menu[1]).toMatchObject({ path: '/tasks', label: { de: 'Aufgaben', en: 'Tasks' }, labelFromUi: true })
+  })
+
+  it('is read-only while no booking is writable', () => {
+    expect(sharedAccess({ crm: 'read' })).toBe('read')
+    expect(sharedMenu(catalog, { crm: 'read' }, hasCode)[0].access).toBe('read')
+  })
+
+  it('keeps shared components out of the module menu', () => {
+    expect(bookedMenu(catalog, { tasks: 'write', example: 'write' }).map((m) => m.slug)).toEqual(['example'])
+  })
+
+  it('mounts shared front ends with the module registry, messages and widgets included', async () => {
+    const host = fakeRouter()
+    const loaders = { example: loader('example'), contacts: loader('contacts') }
+    const onMessages = vi.fn()
+    const registry = createModuleRegistry(loaders, host, { parent: 'app', placeholder: Placeholder, onMessages })
+    const booked = { example: 'write' }
+    await registry.sync([...bookedMenu(catalog, booked), ...sharedMenu(catalog, booked, (slug) => slug in loaders)])
+    expect(host.addRoute).toHaveBeenCalledWith('app', expect.objectContaining({ path: '/contacts', name: routeName('contacts') }))
+    expect(registry.widgets().map((w) => w.id)).toEqual(['example.widget', 'contacts.widget'])
+    expect(onMessages).toHaveBeenCalledWith('contacts', { de: { title: 'contacts' } })
+    // The last booking ends: the shared components close too.
+    await registry.sync([...bookedMenu(catalog, {}), ...sharedMenu(catalog, {}, (slug) => slug in loaders)])
+    expect(registry.isMounted('contacts')).toBe(false)
   })
 })
 

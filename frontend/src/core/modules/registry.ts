@@ -26,6 +26,10 @@ export interface MenuEntry {
   color: string
   /** "write" or "read" (a suspended booking is read-only). */
   access: string
+  /** A shared component (src/shared/<slug>), not a bookable module. */
+  shared?: boolean
+  /** The label came from the manifest's `ui` (otherwise the front end's `menu.label` may replace it). */
+  labelFromUi?: boolean
 }
 
 export interface RouteHost {
@@ -54,6 +58,7 @@ function uiLabel(ui: CatalogModule['ui'], fallback: string): LocalizedText {
 export function bookedMenu(catalog: readonly CatalogModule[], booked: Readonly<Record<string, string>>): MenuEntry[] {
   const out: MenuEntry[] = []
   for (const module of catalog) {
+    if (module.kind === 'shared') continue // see sharedMenu
     const access = booked[module.slug]
     const path = uiPath(module.ui, module.slug)
     if (!access || !path) continue
@@ -65,6 +70,47 @@ export function bookedMenu(catalog: readonly CatalogModule[], booked: Readonly<R
       icon: module.icon,
       color: module.color,
       access,
+    })
+  }
+  return out
+}
+
+/**
+ * The access a company has to the shared components (contacts, tasks, notes …): they open with the
+ * first booked module, writable while any booking is writable (the backend's module_gate rule).
+ */
+export function sharedAccess(booked: Readonly<Record<string, string>>): string | null {
+  const levels = Object.values(booked)
+  if (levels.includes('write')) return 'write'
+  return levels.length ? 'read' : null
+}
+
+/**
+ * Menu entries for the shared components, in catalog (manifest) order: those with a front end in
+ * this build (`hasCode(slug)`) or a `ui` entry in the manifest. Path and label come from the
+ * manifest's `ui` when it has one, else `/<slug>` and the catalog name (the loaded front end's
+ * `menu.label` replaces that in the sidebar).
+ */
+export function sharedMenu(
+  catalog: readonly CatalogModule[],
+  booked: Readonly<Record<string, string>>,
+  hasCode: (slug: string) => boolean,
+): MenuEntry[] {
+  const access = sharedAccess(booked)
+  if (!access) return []
+  const out: MenuEntry[] = []
+  for (const module of catalog) {
+    if (module.kind !== 'shared' || (!module.ui && !hasCode(module.slug))) continue
+    out.push({
+      slug: module.slug,
+      name: module.name,
+      path: uiPath(module.ui ?? {}, module.slug) ?? `/${module.slug}`,
+      label: uiLabel(module.ui, module.name),
+      icon: module.icon,
+      color: module.color,
+      access,
+      shared: true,
+      labelFromUi: Boolean(module.ui),
     })
   }
   return out

@@ -25,6 +25,11 @@ export interface DashboardWidgetDef {
 
 export interface ModuleFrontend {
   slug: string
+  /**
+   * Menu label when the manifest has no `ui` (shared components such as contacts, whose routes then
+   * go below `/<slug>`). The manifest's `ui` label wins when it has one.
+   */
+  menu?: { label: LocalizedText }
   /** Routes below the module's path (the manifest's ui.path), e.g. `{ path: '', component: … }`. */
   routes: RouteRecordRaw[]
   widgets?: DashboardWidgetDef[]
@@ -36,5 +41,8 @@ export interface ModuleFrontend {
 export function defineModule(definition: ModuleFrontend): ModuleFrontend {
   return definition
 }
+
+/** What a shared component's `src/shared/<slug>/index.ts` exports as default: the same contract. */
+export const defineShared = defineModule
 
 export type ModuleLoader = () => Promise<{ default: ModuleFrontend }>

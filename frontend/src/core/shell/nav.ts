@@ -71,6 +71,17 @@ export function useNavigation() {
       moduleIcon: { icon: entry.icon, color: entry.color },
       readOnly: entry.access !== 'write',
     }))
+    // Shared components (contacts, tasks, notes …): open with any booking, in manifest order.
+    const shared = workspace.sharedEntries.map<NavItem>((entry) => ({
+      id: `shared.${entry.slug}`,
+      label: entry.labelFromUi
+        ? pickLabel(entry.label, entry.name)
+        : pickLabel(workspace.registry.loaded.get(entry.slug)?.menu?.label ?? entry.label, entry.name),
+      to: entry.path,
+      moduleIcon: { icon: entry.icon, color: entry.color },
+      readOnly: entry.access !== 'write',
+    }))
+    if (shared.length) sections.push({ id: 'shared', label: t('nav.sharedSection'), items: shared })
     sections.push({ id: 'modules', label: t('nav.modulesSection'), items: modules })
     const admin: NavItem[] = []
     for (const item of ADMIN_ROUTES) {

@@ -8,7 +8,7 @@ import { api, unwrap } from '@/core/api/client'
 import type { components } from '@/core/api/schema'
 import { useAuthStore } from '@/core/auth/store'
 import { moduleRegistry } from '@/core/modules/instance'
-import { bookedMenu } from '@/core/modules/registry'
+import { bookedMenu, sharedMenu } from '@/core/modules/registry'
 import { usePreferences } from '@/core/preferences'
 
 export type CatalogModule = components['schemas']['ModuleRead']
@@ -20,6 +20,9 @@ export const useWorkspace = defineStore('workspace', () => {
   const catalogError = ref(false)
 
   const menu = computed(() => bookedMenu(catalog.value, auth.bookedModules))
+  /** The shared components (contacts, tasks …) open with any booking; shown in their own section. */
+  const sharedEntries = computed(() => sharedMenu(catalog.value, auth.bookedModules, moduleRegistry.hasCode))
+  const mountable = () => [...menu.value, ...sharedEntries.value]
 
   async function loadCatalog(): Promise<void> {
     try {
@@ -34,13 +37,13 @@ export const useWorkspace = defineStore('workspace', () => {
   /** Before a page shows: catalog loaded once, module routes in step with the bookings. */
   async function ensure(): Promise<boolean> {
     if (!catalogLoaded.value) await loadCatalog()
-    return moduleRegistry.sync(menu.value)
+    return moduleRegistry.sync(mountable())
   }
 
   /** Reload /api/me and the catalog (after booking or cancelling) and re-mount the module routes. */
   async function refresh(): Promise<boolean> {
     await Promise.all([auth.loadMe(), loadCatalog()])
-    return moduleRegistry.sync(menu.value)
+    return moduleRegistry.sync(mountable())
   }
 
   function reset(): void {
@@ -50,5 +53,5 @@ export const useWorkspace = defineStore('workspace', () => {
     void moduleRegistry.sync([])
   }
 
-  return { catalog, catalogLoaded, catalogError, menu, ensure, refresh, reset, registry: moduleRegistry }
+  return { catalog, catalogLoaded, catalogError, menu, sharedEntries, ensure, refresh, reset, registry: moduleRegistry }
 })

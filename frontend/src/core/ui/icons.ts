@@ -27,6 +27,7 @@ import {
   StickyNote,
   Folder,
   LayoutTemplate,
+  NotebookPen,
 } from '@lucide/vue'
 import type { Component } from 'vue'
 
@@ -55,6 +56,8 @@ const ICONS: Record<string, Component> = {
   'sticky-note': StickyNote,
   folder: Folder,
   'layout-template': LayoutTemplate,
+  'check-square': SquareCheckBig,
+  'notebook-pen': NotebookPen,
 }
 
 export function iconFor(name: string | null | undefined): Component {

@@ -1,7 +1,9 @@
 """Shared component: contacts (persons and organisations), tags and custom fields (spec §3.1).
 
-Routes live at ``/api/contacts`` (tags at ``/api/contacts/tags``, custom field definitions at
-``/api/contacts/fields``); they open as soon as the tenant has booked any module.
+Routes live at ``/api/contacts`` (custom field definitions at ``/api/contacts/fields``, segments at
+``/api/contacts/segments``, duplicates and merge under ``/api/contacts/{id}/...``); they open as soon
+as the tenant has booked any module. Tags are their own component (``xynap.shared.tags``,
+``/api/tags``); contacts register their link table there for usage counts.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from xynap.core.modules import Module, PermissionDecl
+from xynap.core.search import SearchSource
 from xynap.shared.contacts import service
 from xynap.shared.contacts.api import router
-from xynap.shared.contacts.models import Contact, ContactRelation, ContactTag, CustomFieldDefinition, Tag
+from xynap.shared.contacts.jobs import JOBS as TRANSFER_JOBS
+from xynap.shared.contacts.models import Contact, ContactRelation, ContactTag, CustomFieldDefinition, Segment, Tag
+from xynap.shared.contacts.transfer_api import router as transfer_router
+from xynap.shared.tags.registry import register_tag_link
 
 PERMISSIONS = [
     PermissionDecl("contacts.contact", label="Contacts", defaults={
@@ -22,8 +28,10 @@ PERMISSIONS = [
         "staff": {"read": "all", "create": "own", "update": "own", "delete": "own"},
         "external": {"read": "own"},
     }),
-    PermissionDecl("contacts.tag", scoped=False, label="Contact tags", defaults={
-        "admin": "all", "manager": "all", "staff": {"read": "all", "create": "all"}, "external": {"read": "all"},
+    # Saved filters: everybody keeps their own; shared ones are visible to all who read contacts.
+    PermissionDecl("contacts.segment", label="Contact segments", defaults={
+        "admin": "all", "manager": "all",
+        "staff": {"read": "own", "create": "own", "update": "own", "delete": "own"}, "external": {"read": "own"},
     }),
     # Everybody reads the definitions (forms need them); only admins define fields.
     PermissionDecl("contacts.field", scoped=False, label="Custom fields", defaults={
@@ -123,13 +131,62 @@ async def demo(session: Any, tenant_id: uuid.UUID, users: dict[str, Any]) -> Non
         session.add(ContactRelation(tenant_id=tenant_id, contact_a_id=contacts[a].id, contact_b_id=contacts[b].id,
                                     relation_type=kind, position=position, department=department))
     await session.flush()
+    await service.store_match_keys(session, contacts.values())
+    admin = users.get("admin")
+    session.add(Segment(tenant_id=tenant_id, name="VIP-Kunden", shared=True, owner_id=admin.id if admin else None,
+                        filter={"op": "and", "conditions": [
+                            {"field": "tag", "operator": "has", "value": str(tags["VIP"].id)},
+                            {"field": "tag", "operator": "has", "value": str(tags["Kunde"].id)}]}))
+    await session.flush()
+    await demo_import(session, users.get("admin"))
 
+
+async def demo_import(session: Any, admin: Any) -> None:
+    """A finished CSV import (without its file), so the import routes have a record to show."""
+    from xynap.core.db import utcnow
+    from xynap.shared.contacts.import_models import ContactImport
+
+    session.add(ContactImport(
+        format="csv", filename="kontakte-messe.csv", size_bytes=2048, encoding="utf-8", delimiter=";",
+        header=["Vorname", "Nachname", "Firma", "E-Mail", "Telefon"], total_rows=12, status="succeeded",
+        created_by=admin.id if admin else None, options={"skip_invalid": True}, phase="done", rows_done=12,
+        checkpoint=11, valid_rows=11, invalid_rows=1, imported_rows=11, dry_run=False,
+        errors=[{"line": 7, "field": "emails.0.value", "column": "E-Mail", "value": "max.mustermann@",
+                 "message": "value is not a valid email address"}],
+        message="11 contacts imported, 1 invalid rows skipped", finished_at=utcnow()))
+    await session.flush()
+
+
+def _contact_subtitle(c: Contact) -> str:
+    first = [e.get("value") for e in c.emails or []][:1] or [p.get("value") for p in c.phones or []][:1]
+    city = [a.get("city") for a in c.addresses or [] if a.get("city")][:1]
+    return " · ".join(str(x) for x in first + city if x)
+
+
+def _contact_body(c: Contact) -> str:
+    phones = [p.get("value") or "" for p in c.phones or []]
+    national = ["0" + p[3:] for p in phones if p.startswith("+49")]  # "0151…" finds "+49151…"
+    addresses = [" ".join(str(a.get(k) or "") for k in ("street", "postal_code", "city")) for a in c.addresses or []]
+    fields = [str(v) for v in (c.custom_fields or {}).values() if isinstance(v, (str, int, float))]
+    return " ".join([c.company_name or "", *(e.get("value") or "" for e in c.emails or []), *phones, *national,
+                     *addresses, *fields, c.notes or ""])
+
+
+SEARCH_SOURCES = [SearchSource(
+    type="contact", model=Contact, permission="contacts.contact:read", title=lambda c: c.display_name,
+    subtitle=_contact_subtitle, body=_contact_body, url="/contacts/{id}", icon="users",
+    label={"de": "Kontakte", "en": "Contacts"})]
+
+register_tag_link("contact", ContactTag, ContactTag.tag_id)
 
 module = Module(
     slug="contacts", name="Kontakte", kind="shared", icon="users", color="#0ea5e9", sort_order=10,
     description="Persons and organisations shared by every module",
     permissions=PERMISSIONS,
-    routers=[router],
+    search_sources=SEARCH_SOURCES,
+    # the import/export router first: the main router's /{contact_id} would swallow /imports, /export.csv
+    routers=[transfer_router, router],
+    jobs=TRANSFER_JOBS,
     migrations=Path(__file__).parent / "migrations" / "versions",
 )
 # Optional manifest extra read by xynap.platform.demo (Module has no field for it).

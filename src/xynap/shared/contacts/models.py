@@ -3,7 +3,9 @@
 Every table is tenant-owned (``TenantMixin``): the session filters it, PostgreSQL guards it with
 row-level security (see the migration). ``email_keys`` and ``phone_keys`` are derived search
 columns (case-folded e-mails / E.164 numbers joined by a space) kept in step by the service, so
-that prefix search and duplicate matching need no JSON functions.
+that prefix search needs no JSON functions. ``contact_match_keys`` holds the blocking keys of the
+duplicate finder (one row per e-mail, phone and name key), also kept in step by the service.
+The ``Tag`` model moved to ``xynap.shared.tags`` (the table did not); it is re-exported here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xynap.core.db import Base, IdMixin, TenantMixin, TimestampMixin, VersionMixin
+from xynap.shared.tags.models import Tag  # noqa: F401  (re-exported: the model moved to the tags component)
 
 # JSON that stores Python None as SQL NULL (not the JSON literal null).
 _JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -69,21 +72,14 @@ class ContactRelation(IdMixin, TimestampMixin, TenantMixin, Base):
     position: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
-class Tag(IdMixin, TimestampMixin, TenantMixin, Base):
-    __tablename__ = "tags"
-    __entity_name__ = "tag"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
-
-    name: Mapped[str] = mapped_column(String(60))
-    color: Mapped[str] = mapped_column(String(20), default="#64748b")
-
-
 class ContactTag(IdMixin, TenantMixin, Base):
     __tablename__ = "contact_tags"
-    __table_args__ = (UniqueConstraint("contact_id", "tag_id"),)
+    # (tag_id, contact_id): "contacts with tag X" is an index-only lookup
+    __table_args__ = (UniqueConstraint("contact_id", "tag_id"),
+                      Index("ix_contact_tags_tag_contact", "tag_id", "contact_id"))
 
     contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    tag_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tags.id", ondelete="CASCADE"), index=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tags.id", ondelete="CASCADE"))
 
 
 class CustomFieldDefinition(IdMixin, TimestampMixin, TenantMixin, Base):
@@ -100,3 +96,42 @@ class CustomFieldDefinition(IdMixin, TimestampMixin, TenantMixin, Base):
     options: Mapped[list[Any]] = mapped_column(_JSON, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+MATCH_KINDS = ("email", "name", "phone", "sound")
+
+
+class ContactMatchKey(IdMixin, TenantMixin, Base):
+    """A blocking key of the duplicate finder: contacts sharing a (kind, key) are compared.
+
+    Kinds: ``email`` (case-folded), ``phone`` (E.164), ``name`` (sorted name tokens without accents
+    and legal forms), ``sound`` (the same tokens in Kölner Phonetik) — and ``cf`` (``<field>=<value>``),
+    which serves custom field equality filters, not the duplicate finder. Derived data, rewritten by
+    the service on every change, so it is not audited.
+    """
+
+    __tablename__ = "contact_match_keys"
+    __audited__ = False
+    __table_args__ = (Index("ix_contact_match_keys_lookup", "tenant_id", "kind", "key", "contact_id"),)
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(300))
+
+
+class Segment(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):
+    """A saved dynamic filter ("all VIP customers in Bayern"); evaluated at read time.
+
+    ``filter`` is a group ``{"op": "and"|"or", "conditions": [...]}`` of leaves ``{"field", "operator",
+    "value"}`` and nested groups (grammar and compiler: ``xynap.shared.contacts.segments``).
+    """
+
+    __tablename__ = "contact_segments"
+    __entity_name__ = "contacts.segment"
+
+    name: Mapped[str] = mapped_column(String(200))
+    entity: Mapped[str] = mapped_column(String(30), default="contact")
+    filter: Mapped[dict[str, Any]] = mapped_column(_JSON, default=dict)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)

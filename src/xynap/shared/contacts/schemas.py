@@ -18,7 +18,6 @@ FieldType = Literal["text", "number", "date", "link", "select", "multiselect", "
 
 URL_PATTERN = r"^https?://\S+$"
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
-COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 Option = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -131,25 +130,6 @@ class RelationCreate(BaseModel):
     position: str | None = Field(default=None, max_length=100)
 
 
-class TagRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    name: str
-    color: str
-    created_at: dt.datetime
-
-
-class TagCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=60)
-    color: str = Field(default="#64748b", pattern=COLOR_PATTERN)
-
-
-class TagUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=60)
-    color: str | None = Field(default=None, pattern=COLOR_PATTERN)
-
-
 class ContactTagsSet(BaseModel):
     tag_ids: list[uuid.UUID] = Field(max_length=100)
 
@@ -183,3 +163,134 @@ class FieldUpdate(BaseModel):
     options: list[Option] | None = Field(default=None, max_length=200)
     required: bool | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)
+
+
+# --- duplicates ----------------------------------------------------------------------------------------
+
+
+class ContactSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    type: ContactType
+    display_name: str
+    emails: list[dict[str, Any]]
+    phones: list[dict[str, Any]]
+    owner_id: uuid.UUID | None
+    version: int
+
+
+class MatchReason(BaseModel):
+    code: Literal["same_email", "same_phone", "similar_name"]
+    value: str | None = Field(default=None, description="The shared e-mail / phone, or the other name")
+    score: float = Field(description="Weight of this evidence (name: similarity 0..1)")
+
+
+class DuplicateCandidate(BaseModel):
+    contact: ContactSummary
+    score: float = Field(description="0..1; at least 0.8 to be listed")
+    reasons: list[MatchReason]
+
+
+class DuplicateCandidates(BaseModel):
+    items: list[DuplicateCandidate]
+
+
+class DuplicatePair(BaseModel):
+    a: ContactSummary
+    b: ContactSummary
+    score: float
+    reasons: list[MatchReason]
+
+
+# --- merge ---------------------------------------------------------------------------------------------
+
+MergeChoice = Literal["this", "other"]
+ListMergeChoice = Literal["this", "other", "both"]
+
+
+class MergeFieldChoices(BaseModel):
+    """Which record's value the survivor keeps ("this" = the contact in the path). Omitted fields:
+    the survivor's value unless it is empty; e-mails, phones and addresses of both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: MergeChoice | None = None
+    first_name: MergeChoice | None = None
+    last_name: MergeChoice | None = None
+    company_name: MergeChoice | None = None
+    avatar_url: MergeChoice | None = None
+    source: MergeChoice | None = None
+    owner_id: MergeChoice | None = None
+    emails: ListMergeChoice | None = None
+    phones: ListMergeChoice | None = None
+    addresses: ListMergeChoice | None = None
+    notes: ListMergeChoice | None = Field(default=None, description="both: the two texts one after the other")
+
+
+class MergeRequest(BaseModel):
+    other_id: uuid.UUID = Field(description="The contact that is merged into this one and then deleted")
+    version: int = Field(description="The version of this contact you saw")
+    other_version: int = Field(description="The version of the other contact you saw")
+    fields: MergeFieldChoices = Field(default_factory=MergeFieldChoices)
+    custom_fields: dict[str, MergeChoice] = Field(default_factory=dict, description="Per custom field key")
+
+
+class MergeResult(BaseModel):
+    contact: ContactRead
+    merged_id: uuid.UUID
+    moved: dict[str, int] = Field(description="References moved to the survivor, per table.column")
+
+
+class MergePreview(BaseModel):
+    this: ContactRead
+    other: ContactRead | None = Field(description="Null when no other_id was given and no duplicate was found")
+    conflicts: list[str] = Field(description="Fields where both hold different values")
+    custom_field_conflicts: list[str]
+    defaults: dict[str, str] = Field(description="The choice per field when the request omits it")
+    custom_field_defaults: dict[str, str]
+    score: float
+    reasons: list[MatchReason]
+
+
+# --- segments ------------------------------------------------------------------------------------------
+
+
+class SegmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    entity: Literal["contact"]
+    filter: dict[str, Any]
+    owner_id: uuid.UUID | None
+    shared: bool
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+FILTER_DOC = ('{"op": "and"|"or", "conditions": [{"field": "city", "operator": "eq", "value": "Berlin"}, '
+              '{"op": "or", "conditions": [...]}]}')
+
+
+class SegmentCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    entity: Literal["contact"] = "contact"
+    filter: dict[str, Any] = Field(description=FILTER_DOC)
+    shared: bool = Field(default=False, description="Visible to everybody who reads contacts")
+
+
+class SegmentUpdate(BaseModel):
+    version: int
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    filter: dict[str, Any] | None = None
+    shared: bool | None = None
+
+
+class FilterBody(BaseModel):
+    filter: dict[str, Any] = Field(description=FILTER_DOC)
+
+
+class CountRead(BaseModel):
+    count: int

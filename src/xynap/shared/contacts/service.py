@@ -1,11 +1,15 @@
 """Business rules of contacts: derived names, E.164 phones, search keys and custom field values.
 
-Nothing here commits; the request (or job) that calls it does.
+Nothing here commits; the request (or job) that calls it does. The duplicate finder's match keys
+are kept in step on every create/update/delete; ``store_match_keys(db, contacts)`` (re-exported from
+``duplicates``) is the one call for a batch of new contacts, e.g. from the CSV import.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import math
 import re
 import uuid
@@ -13,13 +17,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import func, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from xynap.core import keyset
 from xynap.core.errors import ValidationFailed
+from xynap.core.keyset import Key
 from xynap.platform.settings.models import TenantSetting
 from xynap.platform.users.models import User
+from xynap.shared.contacts.duplicates import delete_match_keys, refresh_match_keys, store_match_keys  # noqa: F401
 from xynap.shared.contacts.models import Contact, ContactTag, CustomFieldDefinition, Tag
 
 DEFAULT_REGION = "DE"
@@ -199,29 +205,38 @@ def validate_custom_fields(values: dict[str, Any], definitions: dict[str, Custom
 
 
 def custom_field_filter(db: AsyncSession, definition: CustomFieldDefinition, raw: str) -> Any:
-    """A WHERE clause for ``?cf.<key>=raw`` on both engines."""
+    """A WHERE clause for ``?cf.<key>=raw`` on both engines (compiled like a segment condition)."""
+    from xynap.shared.contacts import segments
+
+    ctx = segments.Context(db.bind.dialect.name, {definition.key: definition}, set())
+    return segments.compile_leaf(segments.query_value(definition, raw, f"cf.{definition.key}"), ctx)
+
+
+def custom_field_sort_keys(db: AsyncSession, definition: CustomFieldDefinition, descending: bool) -> list[Key]:
+    """Keyset keys for ``sort=cf.<key>``: contacts without a value last (either direction), then the
+    value; the paginator adds the id as the tie-breaker."""
     key, kind = definition.key, definition.type
-    column = Contact.custom_fields
-    param = f"cf.{key}"
     if kind == "multiselect":
-        if db.bind.dialect.name == "postgresql":
-            return type_coerce(column, JSONB)[key].contains([raw])
-        # SQLite: the array contains the value
-        each = func.json_each(column, f'$."{key}"').table_valued("value")
-        return select(each.c.value).where(each.c.value == raw).exists()
+        raise ValidationFailed("Cannot sort by a multiselect field.", code="invalid_sort",
+                               errors=[{"field": "sort", "in": "query", "message": "not sortable"}])
+    column = Contact.custom_fields
+    raw = column[key].as_string()
+    missing = case((or_(column.is_(None), raw.is_(None)), 1), else_=0)
+
+    def value_of(row: Any) -> Any:
+        return (row.custom_fields or {}).get(key)
+
     if kind == "number":
-        try:
-            number = float(raw)
-        except ValueError:
-            raise invalid([{"field": param, "in": "query", "message": "expected a number"}]) from None
-        if not math.isfinite(number):
-            raise invalid([{"field": param, "in": "query", "message": "expected a number"}])
-        return column[key].as_float() == number
-    if kind == "checkbox":
-        if raw.lower() not in ("true", "false", "1", "0"):
-            raise invalid([{"field": param, "in": "query", "message": "expected true or false"}])
-        return column[key].as_boolean() == (raw.lower() in ("true", "1"))
-    return column[key].as_string() == raw
+        expr = func.coalesce(column[key].as_float(), 0.0)
+        kind_name, py = "float", (lambda row: float(value_of(row) if value_of(row) is not None else 0.0))
+    elif kind == "checkbox":
+        expr = case((column[key].as_boolean().is_(True), 1), else_=0)
+        kind_name, py = "int", (lambda row: 1 if value_of(row) is True else 0)
+    else:
+        expr = func.coalesce(raw, "")
+        kind_name, py = "str", (lambda row: value_of(row) if isinstance(value_of(row), str) else "")
+    return [Key(missing, lambda row: 1 if value_of(row) is None else 0, "int"),
+            Key(expr, py, kind_name, descending=descending)]
 
 
 # --- contacts ----------------------------------------------------------------------------------------
@@ -261,3 +276,48 @@ def search_clause(q: str, region: str) -> Any:
         clauses += [Contact.phone_keys.startswith(prefix, autoescape=True),
                     Contact.phone_keys.contains(" " + prefix, autoescape=True)]
     return or_(*clauses)
+
+
+# --- keyset pages over computed keys -------------------------------------------------------------------
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed("The cursor is invalid; start again without it.", code="invalid_cursor",
+                            errors=[{"field": "cursor", "message": "invalid cursor"}])
+
+
+def _cursor_value(raw: Any, kind: str) -> Any:
+    if kind == "str":
+        if not isinstance(raw, str) or "\x00" in raw or len(raw) > MAX_TEXT_FIELD:
+            raise _bad_cursor()
+        return raw
+    if kind == "float":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+            raise _bad_cursor()
+        return float(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not -(2**31) <= raw < 2**31:
+        raise _bad_cursor()
+    return raw
+
+
+async def keyset_page(db: AsyncSession, stmt: Any, keys: Sequence[Key], limit: int,
+                      cursor: str | None) -> tuple[Sequence[Any], str | None]:
+    """``xynap.core.keyset.page`` for keys that are also texts or numbers ("str" / "float"), which the
+    kernel's cursor decoder does not read: the cursor (same format) is decoded here, the rest is the
+    kernel's paginator."""
+    if cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if not isinstance(raw, list) or len(raw) != len(keys) + 1:
+                raise ValueError
+            last_id = uuid.UUID(raw[-1])
+        except (ValueError, TypeError, AttributeError):
+            raise _bad_cursor() from None
+        values = [_cursor_value(v, k.kind) for v, k in zip(raw[:-1], keys, strict=True)]
+        clauses, equal = [], []
+        for key, value in zip(keys, values, strict=True):
+            clauses.append(and_(*equal, key.expr < value if key.descending else key.expr > value))
+            equal.append(key.expr == value)
+        clauses.append(and_(*equal, Contact.id > last_id))
+        stmt = stmt.where(or_(*clauses))
+    return await keyset.page(db, stmt, keys=keys, id_col=Contact.id, limit=limit, cursor=None)

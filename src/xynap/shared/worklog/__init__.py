@@ -14,10 +14,27 @@ Entry points (group ``xynap.modules``): ``tasks = "xynap.shared.worklog:module"`
 from pathlib import Path
 
 from xynap.core.modules import Module, PermissionDecl, UIEntry
+from xynap.core.search import SearchSource
+from xynap.shared.contacts.references import register_contact_reference
 from xynap.shared.worklog.api import activities_router, notes_router, tasks_router
 from xynap.shared.worklog.demo import demo
 from xynap.shared.worklog.events import EVENT_HANDLERS
 from xynap.shared.worklog.models import Activity, Note, Task
+
+# What the global search finds (see xynap.core.search); the owner is who the record scopes refer to.
+TASK_SEARCH = SearchSource(
+    type="task", model=Task, permission="tasks.task:read", owner_attr="assigned_to", title=lambda t: t.title,
+    subtitle=lambda t: t.due_date.isoformat() if t.due_date else "", body=lambda t: t.description or "",
+    url="/tasks/{id}", icon="check-square", label={"de": "Aufgaben", "en": "Tasks"})
+NOTE_SEARCH = SearchSource(
+    type="note", model=Note, permission="notes.note:read", owner_attr="author_id",
+    title=lambda n: next((line.lstrip("#> -*").strip() for line in (n.content or "").splitlines() if line.strip()), ""),
+    body=lambda n: n.content or "", url="/notes/{id}", icon="notebook-pen", label={"de": "Notizen", "en": "Notes"})
+
+# A contact merge moves these links from the merged contact to the survivor.
+register_contact_reference(Task, "linked_contact_id")
+register_contact_reference(Note, "linked_contact_id")
+register_contact_reference(Activity, "contact_id")
 
 OWN_RECORDS = {"read": "team", "create": "own", "update": "own", "delete": "own"}
 
@@ -29,6 +46,7 @@ module = Module(
             "admin": "all", "manager": "all", "staff": OWN_RECORDS, "external": {"read": "own"}}),
     ],
     routers=[tasks_router],
+    search_sources=[TASK_SEARCH],
     ui=UIEntry(path="/tasks", label={"de": "Aufgaben", "en": "Tasks"}),
     migrations=Path(__file__).parent / "migrations" / "versions",
 )
@@ -43,6 +61,7 @@ notes_module = Module(
             "external": {"read": "own"}}),
     ],
     routers=[notes_router],
+    search_sources=[NOTE_SEARCH],
 )
 
 activities_module = Module(

@@ -18,6 +18,7 @@ export default {
   nav: {
     main: 'Hauptnavigation',
     dashboard: 'Dashboard',
+    sharedSection: 'Allgemein',
     modulesSection: 'Module',
     noModules: 'Noch keine Module gebucht',
     readOnly: 'Nur lesbar',
@@ -121,6 +122,12 @@ export default {
       teams: 'Teams',
       members: 'keine Mitglieder | 1 Mitglied | {n} Mitglieder',
     },
+  },
+  search: {
+    placeholder: 'Seiten, Befehle, Kontakte, Aufgaben, Notizen suchen …',
+    searching: 'Suche läuft …',
+    failed: 'Die Suche ist gerade nicht erreichbar.',
+    untitled: '(ohne Titel)',
   },
   palette: {
     title: 'Befehlspalette',

@@ -20,6 +20,7 @@ const en: typeof de = {
   nav: {
     main: 'Main navigation',
     dashboard: 'Dashboard',
+    sharedSection: 'General',
     modulesSection: 'Modules',
     noModules: 'No modules booked yet',
     readOnly: 'Read-only',
@@ -123,6 +124,12 @@ const en: typeof de = {
       teams: 'Teams',
       members: 'no members | 1 member | {n} members',
     },
+  },
+  search: {
+    placeholder: 'Search pages, commands, contacts, tasks, notes …',
+    searching: 'Searching …',
+    failed: 'Search is unavailable right now.',
+    untitled: '(untitled)',
   },
   palette: {
     title: 'Command palette',

@@ -1,0 +1,98 @@
+/** Notes: the list (pinned first, newest first), writing, pinning and deleting. */
+import { defineStore } from 'pinia'
+import { reactive, ref } from 'vue'
+import { api, unwrap } from '@/core/api/client'
+import type { components } from '@/core/api/schema'
+
+export type Note = components['schemas']['NoteRead']
+export type NoteCreate = components['schemas']['NoteCreate']
+export type NoteUpdate = Omit<components['schemas']['NoteUpdate'], 'version'>
+
+/** Where a note goes in the list: pinned ones first, then newest first (as the server sorts). */
+export function noteOrder(a: Note, b: Note): number {
+  if (a.is_pinned !== b.is_pinned) return a.is_pinned ? -1 : 1
+  return a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1
+}
+
+export const useNotesStore = defineStore('shared.notes', () => {
+  const filters = reactive({ pinned: false, contactId: '' })
+  const items = ref<Note[]>([])
+  /** Names of the contacts notes link to (looked up once each; null: not visible to the caller). */
+  const contactNames = reactive<Record<string, string | null>>({})
+  const cursor = ref<string | null>(null)
+
+  let request = 0
+  async function load(more = false): Promise<void> {
+    const mine = ++request
+    const page = await unwrap(
+      api.GET('/api/notes', {
+        params: {
+          query: {
+            pinned: filters.pinned ? true : undefined,
+            linked_contact_id: filters.contactId || undefined,
+            limit: 30,
+            cursor: more ? (cursor.value ?? undefined) : undefined,
+          },
+        },
+      }),
+    )
+    if (mine !== request) return
+    items.value = more ? [...items.value, ...page.items.filter((n) => !items.value.some((i) => i.id === n.id))] : page.items
+    cursor.value = page.next_cursor ?? null
+    void lookUpContacts(page.items)
+  }
+
+  async function lookUpContacts(notes: Note[]): Promise<void> {
+    const ids = [...new Set(notes.map((n) => n.linked_contact_id).filter((id): id is string => !!id && !(id in contactNames)))]
+    for (const id of ids) contactNames[id] = null
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          const contact = await unwrap(api.GET('/api/contacts/{contact_id}', { params: { path: { contact_id: id } } }))
+          contactNames[id] = contact.display_name
+        } catch {
+          /* deleted or outside the caller's scope: no name */
+        }
+      }),
+    )
+  }
+
+  function put(note: Note): void {
+    const others = items.value.filter((n) => n.id !== note.id)
+    const visible = (!filters.pinned || note.is_pinned) && (!filters.contactId || note.linked_contact_id === filters.contactId)
+    items.value = (visible ? [...others, note] : others).sort(noteOrder)
+    void lookUpContacts([note])
+  }
+
+  async function create(body: NoteCreate): Promise<Note> {
+    const note = await unwrap(api.POST('/api/notes', { body }))
+    put(note)
+    return note
+  }
+
+  async function update(note: Pick<Note, 'id' | 'version'>, changes: NoteUpdate): Promise<Note> {
+    const saved = await unwrap(
+      api.PATCH('/api/notes/{note_id}', { params: { path: { note_id: note.id } }, body: { ...changes, version: note.version } }),
+    )
+    put(saved)
+    return saved
+  }
+
+  async function refetch(id: string): Promise<Note | null> {
+    try {
+      const note = await unwrap(api.GET('/api/notes/{note_id}', { params: { path: { note_id: id } } }))
+      put(note)
+      return note
+    } catch {
+      items.value = items.value.filter((n) => n.id !== id)
+      return null
+    }
+  }
+
+  async function remove(note: Pick<Note, 'id'>): Promise<void> {
+    await unwrap(api.DELETE('/api/notes/{note_id}', { params: { path: { note_id: note.id } } }))
+    items.value = items.value.filter((n) => n.id !== note.id)
+  }
+
+  return { filters, items, cursor, contactNames, load, create, update, refetch, remove, put }
+})

@@ -1,0 +1,1504 @@
+"""Contact import and export: CSV and vCard parsing, column mapping, row validation, batch inserts,
+and the streaming writers (CSV, vCard 3.0/4.0, Excel).
+
+The import works on a file stored under ``<data_dir>/imports/<tenant>/`` and never loads it whole:
+
+1. ``store_upload`` streams the upload to disk, recognising the encoding (UTF-8 with or without
+   BOM, else Windows-1252) on the way; ``inspect_file`` finds the delimiter, the header, a preview
+   and the row count, and ``suggest_mapping`` maps German and English header names to fields.
+2. ``validate_import`` (the dry run) runs every row through ``RowConverter`` — the API's own rules:
+   the ``ContactCreate`` schema (case-folded e-mails, lengths), names, E.164 phones and custom field
+   values through the contacts service — and reports every bad row; it writes nothing.
+3. ``execute_import`` (the durable job, or the CLI in-process) validates again, spooling the
+   normalised valid rows to a JSON-lines file; with invalid rows and ``skip_invalid`` false it stops
+   there (nothing imported). Then it inserts the spooled rows in batches, one executemany per table
+   (contacts, tag links, match keys; the search documents through the search registry's batch API,
+   since these statements bypass its flush listener), committing each batch together with the
+   import's ``checkpoint``: a restarted worker resumes after the last committed batch and imports no
+   row twice.
+
+The export builds the contact list's query (filters and record scope) and walks it by keyset on
+``Contact.id`` in pages, so memory stays constant however many contacts there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import os
+import quopri
+import re
+import tempfile
+import time
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import IO, Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xynap.core import search
+from xynap.core.db import TenantViolation, utcnow
+from xynap.core.errors import AppError, NotFound, ValidationFailed
+from xynap.core.ids import uuid7
+from xynap.core.security.permissions import Access
+from xynap.shared.contacts import duplicates, service
+from xynap.shared.contacts.import_models import ContactImport
+from xynap.shared.contacts.models import Contact, ContactMatchKey, ContactTag, CustomFieldDefinition
+from xynap.shared.contacts.schemas import ContactCreate
+from xynap.shared.tags.models import Tag
+
+log = logging.getLogger("xynap.contacts.transfer")
+
+PREVIEW_ROWS = 10
+BATCH_SIZE = 1000
+EXPORT_PAGE = 1000
+MAX_STORED_ERRORS = 1000  # in the import record (the downloadable CSV report has every one)
+PROGRESS_EVERY = 5000  # rows between progress commits while validating
+SNIFF_BYTES = 64 * 1024
+CHUNK = 1024 * 1024
+DELIMITERS = (";", ",", "\t", "|")
+TAG_NAME_MAX = 60
+
+ProgressHook = Callable[[ContactImport], Awaitable[None]]
+
+
+class ImportFileError(AppError):
+    """The file cannot be read as CSV or vCard (422 with a stable code)."""
+
+    status, code, title = 422, "import_invalid", "The file cannot be imported"
+
+
+# --- targets and the suggested mapping ---------------------------------------------------------------
+
+BASE_TARGETS: dict[str, str] = {
+    "type": "Typ / Type", "first_name": "Vorname / First name", "last_name": "Nachname / Last name",
+    "company_name": "Firma / Company", "title": "Position / Title",
+    "email.work": "E-Mail", "email.home": "E-Mail privat", "email.other": "E-Mail (weitere)",
+    "phone.work": "Telefon", "phone.mobile": "Mobil", "phone.home": "Telefon privat", "phone.fax": "Fax",
+    "phone.other": "Telefon (weitere)",
+    "address.street": "Straße", "address.postal_code": "PLZ", "address.city": "Ort", "address.country": "Land",
+    "notes": "Notizen", "tags": "Tags",
+}
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "type": ("typ", "type", "kontakttyp", "contacttype", "art"),
+    "first_name": ("vorname", "firstname", "first", "givenname", "forename", "rufname"),
+    "last_name": ("nachname", "lastname", "last", "surname", "familyname", "familienname", "name"),
+    "company_name": ("firma", "company", "companyname", "firmenname", "organisation", "organization",
+                     "unternehmen", "org", "account", "accountname"),
+    "title": ("position", "title", "jobtitle", "titel", "funktion", "berufsbezeichnung"),
+    "email.work": ("email", "mail", "emailadresse", "emailaddress", "emailwork", "emailgeschaeftlich",
+                   "emaildienstlich", "workemail", "businessemail", "email1"),
+    "email.home": ("emailprivat", "emailhome", "privateemail", "homeemail"),
+    "email.other": ("email2", "email3", "weitereemail", "otheremail", "emailweitere"),
+    "phone.work": ("telefon", "phone", "tel", "telephone", "telefonnummer", "phonenumber", "telefongeschaeftlich",
+                   "telefondienstlich", "phonework", "workphone", "businessphone", "festnetz"),
+    "phone.mobile": ("mobil", "mobile", "handy", "mobiltelefon", "mobilephone", "mobilnummer", "cell",
+                     "cellphone", "mobiletelephone"),
+    "phone.home": ("telefonprivat", "phonehome", "homephone", "privattelefon"),
+    "phone.fax": ("fax", "telefax", "faxnummer", "faxnumber"),
+    "address.street": ("strasse", "street", "streetaddress", "adresse", "address", "anschrift", "strassehausnummer",
+                       "strasseundhausnummer", "address1"),
+    "address.postal_code": ("plz", "postleitzahl", "zip", "zipcode", "postalcode", "postcode"),
+    "address.city": ("ort", "stadt", "city", "town", "wohnort", "gemeinde"),
+    "address.country": ("land", "country", "staat", "countrycode", "laendercode"),
+    "notes": ("notiz", "notizen", "notes", "note", "bemerkung", "bemerkungen", "kommentar", "comment", "comments",
+              "beschreibung", "description"),
+    "tags": ("tags", "tag", "schlagworte", "schlagwort", "kategorie", "kategorien", "categories", "category",
+             "labels", "label", "gruppen", "groups"),
+}
+
+TYPE_VALUES = {
+    "person": "person", "privat": "person", "privatperson": "person", "individual": "person", "p": "person",
+    "kontakt": "person", "contact": "person",
+    "organization": "organization", "organisation": "organization", "firma": "organization",
+    "company": "organization", "unternehmen": "organization", "org": "organization", "o": "organization",
+    "business": "organization",
+}
+
+COUNTRIES = {
+    "deutschland": "DE", "germany": "DE", "brd": "DE", "oesterreich": "AT", "austria": "AT", "schweiz": "CH",
+    "switzerland": "CH", "frankreich": "FR", "france": "FR", "italien": "IT", "italy": "IT", "niederlande": "NL",
+    "netherlands": "NL", "holland": "NL", "belgien": "BE", "belgium": "BE", "luxemburg": "LU", "luxembourg": "LU",
+    "polen": "PL", "poland": "PL", "spanien": "ES", "spain": "ES", "daenemark": "DK", "denmark": "DK",
+    "tschechien": "CZ", "czechia": "CZ", "grossbritannien": "GB", "vereinigteskoenigreich": "GB",
+    "unitedkingdom": "GB", "uk": "GB", "usa": "US", "vereinigtestaaten": "US", "unitedstates": "US",
+}
+
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalise_header(name: str) -> str:
+    """``E-Mail (geschäftlich)`` → ``emailgeschaeftlich``: how header names are compared."""
+    folded = name.strip().lower().translate(_FOLD)
+    folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return _NON_ALNUM.sub("", folded)
+
+
+_ALIAS_INDEX = {alias: target for target, aliases in ALIASES.items() for alias in aliases}
+
+
+def targets_for(definitions: dict[str, CustomFieldDefinition]) -> dict[str, str]:
+    """Every field a column can be mapped to, with a label (custom fields as ``cf.<key>``)."""
+    out = dict(BASE_TARGETS)
+    for key, definition in definitions.items():
+        out[f"cf.{key}"] = definition.label
+    return out
+
+
+def suggest_mapping(header: Sequence[str], definitions: dict[str, CustomFieldDefinition]) -> dict[str, str | None]:
+    """Column → target for the columns whose names are known; each target is suggested once (the
+    first e-mail column is the work address, a second plain ``E-Mail`` column stays unmapped)."""
+    custom = {}
+    for key, definition in definitions.items():
+        custom[normalise_header(key)] = f"cf.{key}"
+        custom.setdefault(normalise_header(definition.label), f"cf.{key}")
+    used: set[str] = set()
+    out: dict[str, str | None] = {}
+    for column in header:
+        norm = normalise_header(column)
+        target = custom.get(norm) or _ALIAS_INDEX.get(norm)
+        if target is None and norm.startswith("cf") and norm[2:] in custom:
+            target = custom[norm[2:]]
+        if target in used:
+            target = None
+        if target:
+            used.add(target)
+        out[column] = target
+    return out
+
+
+def check_mapping(mapping: dict[str, str | None], header: Sequence[str],
+                  definitions: dict[str, CustomFieldDefinition]) -> dict[str, str]:
+    """The mapping without unmapped columns; unknown columns or targets are a 422."""
+    allowed = targets_for(definitions)
+    columns = set(header)
+    errors = []
+    out: dict[str, str] = {}
+    for column, target in mapping.items():
+        if target in (None, ""):
+            continue
+        if column not in columns:
+            errors.append(service.field_error(f"mapping.{column}", "no such column in the file"))
+        elif target not in allowed:
+            errors.append(service.field_error(f"mapping.{column}", f"unknown target {target!r}"))
+        else:
+            out[column] = target
+    if errors:
+        raise service.invalid(errors)
+    if not out:
+        raise service.invalid([service.field_error("mapping", "map at least one column")])
+    return out
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+
+def import_dir(data_dir: Path, tenant_id: uuid.UUID) -> Path:
+    path = Path(data_dir) / "imports" / str(tenant_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class ImportFiles:
+    source: Path
+    spool: Path
+    errors: Path
+
+    @classmethod
+    def of(cls, data_dir: Path, tenant_id: uuid.UUID, import_id: uuid.UUID) -> ImportFiles:
+        base = import_dir(data_dir, tenant_id) / str(import_id)
+        return cls(source=base.with_suffix(".upload"), spool=base.with_suffix(".rows.jsonl"),
+                   errors=base.with_suffix(".errors.csv"))
+
+    def remove(self) -> None:
+        for path in (self.source, self.spool, self.errors):
+            path.unlink(missing_ok=True)
+
+
+def store_upload(stream: IO[bytes], dest: Path) -> tuple[int, str]:
+    """Copy ``stream`` to ``dest`` chunk by chunk; (size, encoding): ``utf-8-sig`` with a BOM,
+    ``utf-8`` when every byte decodes as UTF-8, else ``cp1252`` (Excel's German default)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    size = 0
+    first = b""
+    with open(dest, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            if size == 0:
+                first = chunk[:3]
+            size += len(chunk)
+            out.write(chunk)
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    if first.startswith(codecs.BOM_UTF8):
+        return size, "utf-8-sig"
+    return size, "utf-8" if utf8 else "cp1252"
+
+
+def looks_like_vcard(path: Path, encoding: str, filename: str) -> bool:
+    if filename.lower().endswith((".vcf", ".vcard")):
+        return True
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        head = f.read(200).lstrip().upper()
+    return head.startswith("BEGIN:VCARD")
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter that occurs most often (outside quotes) in the first line."""
+    first, in_quotes = [], False
+    for ch in sample:
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif ch in "\r\n" and not in_quotes:
+            break
+        elif not in_quotes:
+            first.append(ch)
+    line = "".join(first)
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def iter_csv(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells) for every non-blank record after the header."""
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            next(reader, None)  # header
+            start = reader.line_num + 1
+            for cells in reader:
+                if any(c.strip() for c in cells):
+                    yield start, cells
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise ImportFileError(f"The file is not valid CSV near line {reader.line_num}: {exc}",
+                               code="import_bad_csv") from None
+
+
+def read_header(path: Path, encoding: str) -> tuple[str, list[str]]:
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        sample = f.read(SNIFF_BYTES)
+    delimiter = detect_delimiter(sample)
+    try:
+        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise ImportFileError(f"The header line is not valid CSV: {exc}", code="import_bad_csv") from None
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise ImportFileError("The file has no header line.", code="import_no_header")
+    # duplicate names get a suffix, so that a mapping can address every column
+    seen: dict[str, int] = {}
+    unique_header = []
+    for i, name in enumerate(header):
+        name = name or f"Spalte {i + 1}"
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        unique_header.append(name if count == 1 else f"{name} ({count})")
+    return delimiter, unique_header
+
+
+@dataclass
+class Inspection:
+    format: str
+    encoding: str
+    delimiter: str
+    header: list[str]
+    preview: list[list[str]]
+    total_rows: int
+
+
+def inspect_file(path: Path, encoding: str, filename: str) -> Inspection:
+    """Format, delimiter, header, the first rows and the row count (one pass over the file)."""
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # xlsx (zip) / xls (OLE)
+        raise ImportFileError("This is a spreadsheet file; save it as CSV (UTF-8) and upload that.",
+                           code="import_unsupported_format")
+    if looks_like_vcard(path, encoding, filename):
+        preview, total = [], 0
+        for card in iter_vcards(path, encoding):
+            total += 1
+            if len(preview) < PREVIEW_ROWS:
+                preview.append(vcard_preview(card))
+        if total == 0:
+            raise ImportFileError("The file holds no vCard.", code="import_empty")
+        return Inspection("vcard", encoding, "", list(VCARD_PREVIEW_HEADER), preview, total)
+    delimiter, header = read_header(path, encoding)
+    preview, total = [], 0
+    for _line, cells in iter_csv(path, encoding, delimiter):
+        total += 1
+        if len(preview) < PREVIEW_ROWS:
+            preview.append([c for c in cells[: len(header)]] + [""] * max(0, len(header) - len(cells)))
+    return Inspection("csv", encoding, delimiter, header, preview, total)
+
+
+# --- vCard -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VProperty:
+    name: str
+    params: dict[str, list[str]]
+    value: str
+
+
+def _unfold(lines: Iterator[str]) -> Iterator[str]:
+    """RFC 6350 §3.2 line unfolding (and quoted-printable soft breaks of vCard 2.1/3.0)."""
+    current: str | None = None
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if current is not None and line[:1] in (" ", "\t"):
+            current += line[1:]
+            continue
+        if current is not None and current.endswith("=") and "QUOTED-PRINTABLE" in current.split(":", 1)[0].upper():
+            current = current[:-1] + line
+            continue
+        if current is not None:
+            yield current
+        current = line
+    if current is not None:
+        yield current
+
+
+def _split_unescaped(value: str, sep: str) -> list[str]:
+    parts, buf, escape = [], [], False
+    for ch in value:
+        if escape:
+            buf.append("\\" + ch)
+            escape = False
+        elif ch == "\\":
+            escape = True
+        elif ch == sep:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    return parts
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\([\\,;nN:])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+def _parse_property(line: str) -> VProperty | None:
+    # name;param=a,b;param2="x:y":value  (a colon inside a quoted parameter value does not end the head)
+    in_quotes, cut = False, -1
+    for i, ch in enumerate(line):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif ch == ":" and not in_quotes:
+            cut = i
+            break
+    if cut < 0:
+        return None
+    head, value = line[:cut], line[cut + 1:]
+    parts = head.split(";")
+    name = parts[0].split(".")[-1].upper()  # drop a group prefix (item1.EMAIL)
+    params: dict[str, list[str]] = {}
+    for part in parts[1:]:
+        if "=" in part:
+            key, raw = part.split("=", 1)
+            params.setdefault(key.upper(), []).extend(v.strip('"') for v in raw.split(","))
+        else:  # vCard 2.1: bare types (TEL;WORK;VOICE)
+            params.setdefault("TYPE", []).append(part)
+    if "QUOTED-PRINTABLE" in [e.upper() for e in params.get("ENCODING", [])]:
+        charset = (params.get("CHARSET") or ["utf-8"])[0]
+        try:
+            value = quopri.decodestring(value.encode("latin-1", "replace")).decode(charset, "replace")
+        except LookupError:
+            value = quopri.decodestring(value.encode("latin-1", "replace")).decode("utf-8", "replace")
+    return VProperty(name, params, value)
+
+
+def iter_vcards(path: Path, encoding: str) -> Iterator[list[VProperty]]:
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        card: list[VProperty] | None = None
+        for line in _unfold(iter(f)):
+            upper = line.strip().upper()
+            if upper == "BEGIN:VCARD":
+                card = []
+            elif upper == "END:VCARD":
+                if card is not None:
+                    yield card
+                card = None
+            elif card is not None and line.strip():
+                prop = _parse_property(line)
+                if prop is not None:
+                    card.append(prop)
+
+
+def _types(prop: VProperty) -> set[str]:
+    return {t.lower() for v in prop.params.get("TYPE", []) for t in v.split(",")}
+
+
+def _first(card: list[VProperty], name: str) -> VProperty | None:
+    return next((p for p in card if p.name == name), None)
+
+
+VCARD_PREVIEW_HEADER = ("Name", "Firma", "E-Mail", "Telefon", "Ort")
+
+
+def vcard_preview(card: list[VProperty]) -> list[str]:
+    def value(name: str) -> str:
+        prop = _first(card, name)
+        return _unescape(_split_unescaped(prop.value, ";")[0]) if prop else ""
+
+    adr = _first(card, "ADR")
+    city = _unescape(_split_unescaped(adr.value, ";")[3]) if adr and len(_split_unescaped(adr.value, ";")) > 3 else ""
+    return [value("FN"), value("ORG"), value("EMAIL"), value("TEL"), city]
+
+
+def vcard_entries(card: list[VProperty]) -> list[tuple[str, Any, str]]:
+    """A card as (target, value, source) entries, the same shape a mapped CSV row has."""
+    out: list[tuple[str, Any, str]] = []
+    n = _first(card, "N")
+    fn = _first(card, "FN")
+    org = _first(card, "ORG")
+    kind = _first(card, "KIND") or _first(card, "X-ADDRESSBOOKSERVER-KIND")
+    is_org = kind is not None and kind.value.strip().lower() in ("org", "organization", "group")
+    if n is not None and not is_org:  # an organisation's N repeats its name, if anything
+        parts = [_unescape(p) for p in _split_unescaped(n.value, ";")] + ["", ""]
+        last, first = parts[0].strip(), parts[1].strip()
+        if first:
+            out.append(("first_name", first, "N"))
+        if last:
+            out.append(("last_name", last, "N"))
+    if org is not None:
+        company = _unescape(_split_unescaped(org.value, ";")[0]).strip()
+        if company:
+            out.append(("company_name", company, "ORG"))
+    has_name = any(t in ("first_name", "last_name") for t, _v, _s in out)
+    if is_org or (not has_name and org is not None):
+        out.append(("type", "organization", "KIND"))
+    elif not has_name and fn is not None:  # only a formatted name: use it as the last name
+        out.append(("last_name", _unescape(fn.value).strip(), "FN"))
+    for prop in card:
+        types = _types(prop)
+        if prop.name == "EMAIL":
+            kind_ = "home" if "home" in types else "work"
+            out.append((f"email.{kind_}", _unescape(prop.value).strip(), "EMAIL"))
+        elif prop.name == "TEL":
+            value = _unescape(prop.value).strip()
+            if value.lower().startswith("tel:"):
+                value = value[4:]
+            kind_ = ("fax" if "fax" in types else "mobile" if "cell" in types else "home" if "home" in types
+                     else "work")
+            out.append((f"phone.{kind_}", value, "TEL"))
+        elif prop.name == "ADR":
+            parts = [_unescape(p).strip() for p in _split_unescaped(prop.value, ";")] + [""] * 7
+            # post office box; extended; street; locality; region; postal code; country
+            street = " ".join(p for p in (parts[2], parts[1]) if p)
+            out.append(("address", {"type": "home" if "home" in types else "work", "street": street,
+                                    "city": parts[3], "postal_code": parts[5], "country": parts[6]}, "ADR"))
+        elif prop.name == "TITLE":
+            out.append(("title", _unescape(prop.value).strip(), "TITLE"))
+        elif prop.name == "NOTE":
+            out.append(("notes", _unescape(prop.value), "NOTE"))
+        elif prop.name == "CATEGORIES":
+            for tag in _split_unescaped(prop.value, ","):
+                if _unescape(tag).strip():
+                    out.append(("tag", _unescape(tag).strip(), "CATEGORIES"))
+    return out
+
+
+# --- rows → contacts ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    column: str | None
+    message: str
+    value: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "column": self.column, "message": self.message,
+                "value": self.value}
+
+
+def _number(raw: str) -> Any:
+    text = raw.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in text and "." in text:
+        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+    elif "," in text:
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return raw
+    return int(number) if number.is_integer() and abs(number) < 1e15 else number
+
+
+def _date(raw: str) -> Any:
+    text = raw.strip()
+    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return dt.date(year, month, day).isoformat()
+        except ValueError:
+            return raw
+    return text[:10] if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text) else raw
+
+
+TRUE_VALUES = {"1", "true", "ja", "yes", "x", "wahr", "j", "y"}
+FALSE_VALUES = {"0", "false", "nein", "no", "falsch", "n"}
+
+
+def custom_value(definition: CustomFieldDefinition, raw: Any) -> Any:
+    """A text cell as the JSON value the field type expects (a wrong one stays a string, so the
+    service's check names the problem)."""
+    if not isinstance(raw, str):
+        return raw
+    kind = definition.type
+    if kind == "number":
+        return _number(raw)
+    if kind == "date":
+        return _date(raw)
+    if kind == "checkbox":
+        low = raw.strip().lower()
+        return True if low in TRUE_VALUES else False if low in FALSE_VALUES else raw
+    if kind == "multiselect":
+        return [p.strip() for p in re.split(r"[;|,]", raw) if p.strip()]
+    return raw.strip()
+
+
+def _country(raw: str, region: str) -> str:
+    text = raw.strip()
+    if not text:
+        return region
+    if len(text) == 2 and text.isalpha():
+        return text.upper()
+    return COUNTRIES.get(normalise_header(text), text)
+
+
+def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
+    out = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ())]
+        out.append({"field": ".".join(loc) or "row", "message": error.get("msg", "invalid")})
+    return out
+
+
+@dataclass(frozen=True)
+class _Phone:
+    type: str
+    value: str
+
+
+@dataclass
+class Converted:
+    values: dict[str, Any]
+    tags: list[str]  # tag names as written
+
+
+@dataclass
+class RowConverter:
+    """Turns (target, value, column) entries into a contact's column values — or its errors."""
+
+    definitions: dict[str, CustomFieldDefinition]
+    region: str
+    default_type: str | None = None  # None: person if a first or last name is given, else organisation
+    title_field: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        for key in ("position", "title", "job_title", "funktion"):
+            if key in self.definitions and self.definitions[key].type == "text":
+                self.title_field = key
+                break
+
+    def convert(self, line: int, entries: Sequence[tuple[str, Any, str | None]]) \
+            -> tuple[Converted | None, list[RowError]]:
+        data: dict[str, Any] = {"emails": [], "phones": [], "addresses": [], "custom_fields": {}, "notes": "",
+                                "source": "import"}
+        column_of: dict[str, str | None] = {}
+        value_of: dict[str, str] = {}
+        address: dict[str, Any] = {}
+        tags: list[str] = []
+        notes: list[str] = []
+        contact_type = None
+        errors: list[RowError] = []
+        for target, value, column in entries:
+            if isinstance(value, str):
+                if not value.strip():
+                    continue
+                if target != "notes":  # notes keep their layout
+                    value = value.strip()
+            if target in ("first_name", "last_name", "company_name"):
+                data[target] = value
+                column_of[target] = column
+            elif target == "type":
+                contact_type = TYPE_VALUES.get(normalise_header(value))
+                if contact_type is None:
+                    errors.append(RowError(line, "type", column, "expected person or organization", value[:100]))
+            elif target.startswith("email."):
+                for part in re.split(r"[;,\s]+", value):
+                    if part:
+                        key = f"emails.{len(data['emails'])}.value"
+                        column_of[key], value_of[key] = column, part
+                        data["emails"].append({"type": target[6:], "value": part})
+            elif target.startswith("phone."):
+                for part in value.split(";"):
+                    if part.strip():
+                        key = f"phones.{len(data['phones'])}.value"
+                        column_of[key], value_of[key] = column, part.strip()
+                        data["phones"].append({"type": target[6:], "value": part.strip()})
+            elif target.startswith("address."):
+                address[target[8:]] = value
+                column_of[f"addresses.0.{target[8:]}"] = column
+            elif target == "address":
+                entry = dict(value)
+                entry["country"] = _country(entry.get("country", ""), self.region)
+                if any(entry.get(k) for k in ("street", "postal_code", "city")):
+                    data["addresses"].append(entry)
+            elif target == "notes":
+                notes.append(value)
+            elif target == "title":
+                if self.title_field:
+                    data["custom_fields"][self.title_field] = value
+                    column_of[f"custom_fields.{self.title_field}"] = column
+                else:
+                    notes.insert(0, f"Position: {value}")
+            elif target in ("tags", "tag"):  # a CSV cell lists several, a vCard category is one
+                for name in re.split(r"[;,|]", value) if target == "tags" else [value]:
+                    name = name.strip()
+                    if len(name) > TAG_NAME_MAX:
+                        errors.append(RowError(line, "tags", column, f"a tag name has at most {TAG_NAME_MAX} "
+                                               "characters", name[:100]))
+                    elif name:
+                        tags.append(name)
+            elif target.startswith("cf."):
+                key = target[3:]
+                definition = self.definitions.get(key)
+                if definition is not None:
+                    data["custom_fields"][key] = custom_value(definition, value)
+                    column_of[f"custom_fields.{key}"] = column
+                    value_of[f"custom_fields.{key}"] = value
+        if address:
+            address["country"] = _country(address.get("country", ""), self.region)
+            data["addresses"].insert(0, {"type": "work", **address})
+        if notes:
+            data["notes"] = "\n".join(notes)
+        if contact_type is None:
+            contact_type = self.default_type or (
+                "person" if data.get("first_name") or data.get("last_name") or not data.get("company_name")
+                else "organization")
+        data["type"] = contact_type
+        if errors:
+            return None, errors
+
+        def report(problems: list[dict[str, str]]) -> list[RowError]:
+            return [RowError(line, p["field"], column_of.get(p["field"]), p["message"],
+                             str(value_of.get(p["field"], ""))[:100]) for p in problems]
+
+        # every problem of the row at once: the schema (lengths, e-mails), then the service's rules
+        # on the raw values (names, phones, custom fields), each field reported once
+        problems: list[dict[str, str]] = []
+        body: ContactCreate | None = None
+        try:
+            body = ContactCreate.model_validate(data)
+        except ValidationError as exc:
+            problems += _pydantic_errors(exc)
+        name = ""
+        try:
+            name = service.check_names(contact_type, data.get("first_name"), data.get("last_name"),
+                                       data.get("company_name"))
+        except ValidationFailed as exc:
+            problems += exc.errors or []
+        phones: list[dict[str, str]] = []
+        try:
+            phones = service.normalize_phones([_Phone(p["type"], p["value"]) for p in data["phones"]], self.region)
+        except ValidationFailed as exc:
+            problems += exc.errors or []
+        custom: dict[str, Any] = {}
+        try:
+            custom = service.validate_custom_fields(data["custom_fields"], self.definitions)
+        except ValidationFailed as exc:
+            problems += exc.errors or []
+        if problems or body is None:
+            seen: set[str] = set()
+            unique = [p for p in problems if not (p["field"] in seen or seen.add(p["field"]))]
+            return None, report(unique)
+        emails = [{"type": e.type, "value": e.value} for e in body.emails]
+        values = {
+            "type": body.type, "display_name": name, "first_name": body.first_name, "last_name": body.last_name,
+            "company_name": body.company_name, "emails": emails, "phones": phones,
+            "addresses": [a.model_dump() for a in body.addresses], "custom_fields": custom, "notes": body.notes,
+            "email_keys": service.email_keys(emails), "phone_keys": service.phone_keys(phones),
+        }
+        return Converted(values, list(dict.fromkeys(tags))), []
+
+
+def mapped_entries(header: Sequence[str], mapping: dict[str, str]) -> Callable[[list[str]], list[tuple[str, str, str]]]:
+    """A function from a CSV record to its (target, value, column) entries, for a fixed mapping."""
+    plan = [(i, mapping[name], name) for i, name in enumerate(header) if name in mapping]
+
+    def entries(cells: list[str]) -> list[tuple[str, str, str]]:
+        n = len(cells)
+        return [(target, cells[i], name) for i, target, name in plan if i < n and cells[i]]
+
+    return entries
+
+
+def iter_records(imp: ContactImport, files: ImportFiles, mapping: dict[str, str]) \
+        -> Iterator[tuple[int, list[tuple[str, Any, str | None]]]]:
+    """(line or card number, entries) for every record of the stored file."""
+    if imp.format == "vcard":
+        for number, card in enumerate(iter_vcards(files.source, imp.encoding), start=1):
+            yield number, vcard_entries(card)
+        return
+    to_entries = mapped_entries(imp.header, mapping)
+    for line, cells in iter_csv(files.source, imp.encoding, imp.delimiter):
+        yield line, to_entries(cells)
+
+
+# --- import records ----------------------------------------------------------------------------------
+
+
+async def get_import(db: AsyncSession, import_id: uuid.UUID) -> ContactImport:
+    imp = await db.scalar(select(ContactImport).where(ContactImport.id == import_id))
+    if imp is None:
+        raise NotFound("No such import.", code="import_not_found")
+    return imp
+
+
+async def create_import(db: AsyncSession, data_dir: Path, tenant_id: uuid.UUID, stream: IO[bytes],
+                        filename: str, created_by: uuid.UUID | None) -> ContactImport:
+    """Store an upload and inspect it; the import waits for a dry run or a run."""
+    import_id = uuid7()
+    files = ImportFiles.of(data_dir, tenant_id, import_id)
+    try:
+        size, encoding = await asyncio.to_thread(store_upload, stream, files.source)
+        if size == 0:
+            raise ImportFileError("The file is empty.", code="import_empty")
+        found = await asyncio.to_thread(inspect_file, files.source, encoding, filename)
+    except BaseException:
+        files.remove()
+        raise
+    imp = ContactImport(id=import_id, format=found.format, filename=(filename or "")[:255], size_bytes=size,
+                        encoding=found.encoding, delimiter=found.delimiter, header=found.header,
+                        total_rows=found.total_rows, status="uploaded", created_by=created_by, options={},
+                        errors=[], message="")
+    db.add(imp)
+    await db.flush()
+    imp._preview = found.preview  # type: ignore[attr-defined]  # for the upload's answer only
+    return imp
+
+
+def preview_of(imp: ContactImport, files: ImportFiles) -> list[list[str]]:
+    preview = getattr(imp, "_preview", None)
+    if preview is not None:
+        return preview
+    if not files.source.exists():
+        return []
+    return inspect_preview(files.source, imp)
+
+
+def inspect_preview(path: Path, imp: ContactImport) -> list[list[str]]:
+    out: list[list[str]] = []
+    if imp.format == "vcard":
+        for card in iter_vcards(path, imp.encoding):
+            out.append(vcard_preview(card))
+            if len(out) >= PREVIEW_ROWS:
+                break
+        return out
+    width = len(imp.header)
+    for _line, cells in iter_csv(path, imp.encoding, imp.delimiter):
+        out.append(cells[:width] + [""] * max(0, width - len(cells)))
+        if len(out) >= PREVIEW_ROWS:
+            break
+    return out
+
+
+@dataclass
+class RunOptions:
+    mapping: dict[str, str]
+    skip_invalid: bool = False
+    default_type: str | None = None
+    default_owner_id: uuid.UUID | None = None
+    default_tag_ids: list[uuid.UUID] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"mapping": self.mapping, "skip_invalid": self.skip_invalid, "default_type": self.default_type,
+                "default_owner_id": str(self.default_owner_id) if self.default_owner_id else None,
+                "default_tag_ids": [str(t) for t in self.default_tag_ids]}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> RunOptions:
+        owner = raw.get("default_owner_id")
+        return cls(mapping=dict(raw.get("mapping") or {}), skip_invalid=bool(raw.get("skip_invalid")),
+                   default_type=raw.get("default_type"), default_owner_id=uuid.UUID(owner) if owner else None,
+                   default_tag_ids=[uuid.UUID(t) for t in raw.get("default_tag_ids") or []])
+
+
+async def prepare_options(db: AsyncSession, imp: ContactImport, mapping: dict[str, str | None] | None,
+                          **kw: Any) -> RunOptions:
+    """Checked run options: the mapping (default: the suggestion), the owner and the tags exist."""
+    definitions = await service.field_definitions(db)
+    if imp.format == "vcard":
+        clean: dict[str, str] = {}
+    else:
+        wanted = mapping if mapping is not None else suggest_mapping(imp.header, definitions)
+        clean = check_mapping(wanted, imp.header, definitions)
+    options = RunOptions(mapping=clean, **kw)
+    if options.default_owner_id is not None:
+        await service.ensure_user(db, options.default_owner_id, "default_owner_id")
+    if options.default_tag_ids:
+        found = set(await db.scalars(select(Tag.id).where(Tag.id.in_(options.default_tag_ids))))
+        missing = [i for i, t in enumerate(options.default_tag_ids) if t not in found]
+        if missing:
+            raise service.invalid([service.field_error(f"default_tag_ids.{i}", "no such tag") for i in missing])
+    return options
+
+
+class _ErrorSink:
+    """Every row error to the CSV report on disk, the first ones also to the import record."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.kept: list[dict[str, Any]] = []
+        self.count = 0
+        self.bad_lines = 0
+        self._file = open(path, "w", encoding="utf-8-sig", newline="") if path else None  # noqa: SIM115
+        self._writer = csv.writer(self._file, delimiter=";") if self._file else None
+        if self._writer:
+            self._writer.writerow(["line", "field", "column", "message", "value"])
+
+    def add(self, errors: list[RowError]) -> None:
+        self.bad_lines += 1
+        for error in errors:
+            self.count += 1
+            if len(self.kept) < MAX_STORED_ERRORS:
+                self.kept.append(error.as_dict())
+            if self._writer:
+                self._writer.writerow([error.line, error.field, error.column or "", error.message, error.value])
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+
+
+async def _converter(db: AsyncSession, options: RunOptions) -> RowConverter:
+    return RowConverter(await service.field_definitions(db), await service.default_region(db),
+                        default_type=options.default_type)
+
+
+class _Validator:
+    """Checks the records of a file a slice at a time (``step`` runs in a worker thread, so a long
+    file does not block the event loop): errors to the report, valid rows (normalised) to the spool."""
+
+    def __init__(self, records: Iterator[tuple[int, list[tuple[str, Any, str | None]]]], converter: RowConverter,
+                 errors_path: Path, spool_path: Path | None, known_tags: dict[str, uuid.UUID]) -> None:
+        self.records = records
+        self.converter = converter
+        self.known_tags = known_tags
+        self.new_tags: dict[str, str] = {}
+        self.valid = 0
+        self.sink = _ErrorSink(errors_path)
+        self.spool = open(spool_path, "w", encoding="utf-8") if spool_path else None  # noqa: SIM115
+
+    @property
+    def done(self) -> int:
+        return self.valid + self.sink.bad_lines
+
+    def step(self, rows: int) -> bool:
+        """Check up to ``rows`` records; False once the file is through."""
+        for _ in range(rows):
+            item = next(self.records, None)
+            if item is None:
+                return False
+            line, entries = item
+            converted, errors = self.converter.convert(line, entries)
+            if errors or converted is None:
+                self.sink.add(errors)
+                continue
+            self.valid += 1
+            if self.spool is None:
+                continue
+            for name in converted.tags:
+                if _tag_key(name) not in self.known_tags:
+                    self.new_tags.setdefault(_tag_key(name), name)
+            self.spool.write(json.dumps({"l": line, "v": converted.values, "t": [_tag_key(t) for t in converted.tags]},
+                                        ensure_ascii=False, separators=(",", ":")))
+            self.spool.write("\n")
+        return True
+
+    def close(self) -> None:
+        """Durable on return: the insert phase trusts the spool once the phase switch is committed."""
+        self.sink.close()
+        if self.spool is not None:
+            self.spool.flush()
+            os.fsync(self.spool.fileno())
+            self.spool.close()
+
+
+async def _check_all(db: AsyncSession, imp: ContactImport, files: ImportFiles, options: RunOptions, *,
+                     spool: bool, on_step: Callable[[int], Awaitable[None]] | None = None) -> _Validator:
+    converter = await _converter(db, options)
+    known = await _tag_ids(db) if spool else {}
+    validator = await asyncio.to_thread(_Validator, iter_records(imp, files, options.mapping), converter,
+                                        files.errors, files.spool if spool else None, known)
+    try:
+        while await asyncio.to_thread(validator.step, PROGRESS_EVERY if spool else 2000):
+            if on_step:
+                await on_step(validator.done)
+    finally:
+        await asyncio.to_thread(validator.close)
+    return validator
+
+
+async def validate_import(db: AsyncSession, data_dir: Path, imp: ContactImport, options: RunOptions) -> ContactImport:
+    """The dry run: every row checked, every bad row reported, nothing imported."""
+    files = ImportFiles.of(data_dir, imp.tenant_id, imp.id)
+    if not await asyncio.to_thread(files.source.exists):
+        raise ImportFileError("The uploaded file is gone; upload it again.", code="import_file_missing")
+    if imp.status in ("queued", "running"):
+        raise AppError("The import is running.", code="import_running", status=409)
+    checked = await _check_all(db, imp, files, options, spool=False)
+    sink = checked.sink
+    imp.options = options.as_json()
+    imp.dry_run = True
+    imp.valid_rows, imp.invalid_rows = checked.valid, sink.bad_lines
+    imp.total_rows = checked.done
+    imp.errors = sink.kept
+    imp.message = f"{sink.count} errors in {sink.bad_lines} rows" if sink.count else "no errors"
+    await db.flush()
+    return imp
+
+
+def error_page(data_dir: Path, imp: ContactImport, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Errors ``offset`` … ``offset + limit`` of the report (from its file; without one, the stored ones)."""
+    files = ImportFiles.of(data_dir, imp.tenant_id, imp.id)
+    if not files.errors.exists():
+        return list((imp.errors or [])[offset:offset + limit])
+    out: list[dict[str, Any]] = []
+    with open(files.errors, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=";")
+        next(reader, None)
+        for i, row in enumerate(reader):
+            if i < offset or len(row) < 5:
+                continue
+            if len(out) >= limit:
+                break
+            out.append({"line": int(row[0]), "field": row[1], "column": row[2] or None, "message": row[3],
+                        "value": row[4]})
+    return out
+
+
+def errors_csv_chunks(data_dir: Path, imp: ContactImport) -> Iterator[bytes]:
+    """The full error report (or, without its file, the stored errors) as CSV."""
+    files = ImportFiles.of(data_dir, imp.tenant_id, imp.id)
+    if files.errors.exists():
+        with open(files.errors, "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+        return
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";")
+    writer.writerow(["line", "field", "column", "message", "value"])
+    for e in imp.errors or []:
+        writer.writerow([e.get("line"), e.get("field"), e.get("column") or "", e.get("message"), e.get("value", "")])
+    yield codecs.BOM_UTF8 + buf.getvalue().encode()
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+def _tag_key(name: str) -> str:
+    return name.strip().casefold()
+
+
+async def _tag_ids(db: AsyncSession) -> dict[str, uuid.UUID]:
+    return {_tag_key(name): tag_id for tag_id, name in (await db.execute(select(Tag.id, Tag.name))).all()}
+
+
+async def _validate_to_spool(db: AsyncSession, imp: ContactImport, files: ImportFiles, options: RunOptions,
+                             on_progress: ProgressHook | None) -> set[str]:
+    """Phase 1: every row checked; valid ones written normalised to the spool. Returns the tag names
+    the file uses that do not exist yet."""
+
+    async def step(done: int) -> None:
+        imp.rows_done = done
+        await db.commit()
+        if on_progress:
+            await on_progress(imp)
+
+    checked = await _check_all(db, imp, files, options, spool=True, on_step=step)
+    imp.valid_rows, imp.invalid_rows = checked.valid, checked.sink.bad_lines
+    imp.total_rows = checked.done
+    imp.errors = checked.sink.kept
+    return set(checked.new_tags.values())
+
+
+def _iter_spool(path: Path, skip: int) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i >= skip:
+                yield json.loads(line)
+
+
+def _session_tenant(db: AsyncSession, imp: ContactImport) -> uuid.UUID:
+    """The tenant the Core inserts stamp on their rows: the session's own (the import row was read
+    through it, so it is the same; anything else would be a bug worth stopping for)."""
+    tenant_id = db.info.get("tenant_id")
+    if tenant_id is None or tenant_id != imp.tenant_id:
+        raise TenantViolation("contact import outside its tenant's session")
+    return tenant_id
+
+
+_V7_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_V7_SET = (0x7 << 76) | (0x2 << 62)
+
+
+class _IdPool:
+    """UUIDv7 ids like ``xynap.core.ids.uuid7`` (same layout: time in ms, version 7, RFC 4122
+    variant, random rest), with the random bits drawn 1,000 ids at a time: one ``os.urandom`` call
+    per id was a measurable share of the insert phase (five ids per contact)."""
+
+    def __init__(self, chunk: int = 1000) -> None:
+        self.chunk = chunk
+        self.ids: list[uuid.UUID] = []
+
+    def next(self) -> uuid.UUID:
+        if not self.ids:
+            high = ((time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF) << 80
+            data = os.urandom(10 * self.chunk)
+            self.ids = [uuid.UUID(int=((high | int.from_bytes(data[i:i + 10], "big")) & _V7_CLEAR) | _V7_SET)
+                        for i in range(10 * (self.chunk - 1), -10, -10)]
+        return self.ids.pop()
+
+
+class _RawInsert:
+    """A table's INSERT run as a plain DBAPI executemany of ready parameter tuples.
+
+    SQLAlchemy's own executemany processes every row's parameters in generic per-key machinery
+    (most of the insert phase's Python time in the event loop's thread). This compiles the
+    statement once for the session's dialect and applies the very bind processors SQLAlchemy would
+    (UUIDs, JSON, UTC timestamps) in a tight loop, so the rows stored are the same."""
+
+    def __init__(self, table: Any, dialect: Any) -> None:
+        self.columns = [c.key for c in table.c]
+        compiled = insert(table).compile(dialect=dialect, column_keys=self.columns)
+        self.sql = str(compiled)
+        processors = compiled._bind_processors
+        order = compiled.positiontup
+        if order is None or sorted(order) != sorted(self.columns):
+            raise RuntimeError(f"no positional INSERT for {table.name} on {dialect.name}")
+        self.plan = [(key, processors.get(key)) for key in order]
+
+    def params(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        plan = self.plan
+        return [tuple(process(row[key]) if process else row[key] for key, process in plan) for row in rows]
+
+
+@dataclass
+class _Batch:
+    contacts: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    keys: list[dict[str, Any]]
+    params: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+
+@dataclass
+class _BatchMaker:
+    """Spooled rows → the parameter lists of one batch's INSERTs (contacts, tag links, match keys)."""
+
+    records: Iterator[dict[str, Any]]
+    size: int
+    tenant_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    tag_ids: dict[str, uuid.UUID]
+    default_tags: list[uuid.UUID]
+    inserts: dict[str, _RawInsert]
+    ids: _IdPool = field(default_factory=_IdPool)
+
+    def make(self) -> _Batch | None:
+        batch = _Batch([], [], [])
+        tenant_id, ids, tag_ids = self.tenant_id, self.ids, self.tag_ids
+        now = utcnow()
+        for record in self.records:
+            values = record["v"]
+            contact_id = ids.next()
+            batch.contacts.append({"id": contact_id, "tenant_id": tenant_id, "version": 1, "source": "import",
+                                   "owner_id": self.owner_id, "avatar_url": None, "created_at": now,
+                                   "updated_at": now, **values})
+            # the duplicate finder's and the custom field filters' keys, as ``store_match_keys`` stores them
+            for kind, key in duplicates.all_keys(SimpleNamespace(**values)):  # type: ignore[arg-type]
+                batch.keys.append({"id": ids.next(), "tenant_id": tenant_id, "contact_id": contact_id,
+                                   "kind": kind, "key": key})
+            for tag_id in dict.fromkeys([*(tag_ids[k] for k in record["t"] if k in tag_ids), *self.default_tags]):
+                batch.links.append({"id": ids.next(), "tenant_id": tenant_id, "contact_id": contact_id,
+                                    "tag_id": tag_id})
+            if len(batch.contacts) >= self.size:
+                break
+        if not batch.contacts:
+            return None
+        for name, rows in (("contacts", batch.contacts), ("links", batch.links), ("keys", batch.keys)):
+            batch.params[name] = self.inserts[name].params(rows)
+        return batch
+
+
+async def execute_import(db: AsyncSession, data_dir: Path, import_id: uuid.UUID, *, batch_size: int = BATCH_SIZE,
+                         on_progress: ProgressHook | None = None) -> ContactImport:
+    """Run (or resume) an import in ``db``'s tenant; commits per batch. Idempotent: a finished
+    import is returned as it is, a half-done one continues after its last committed batch."""
+    imp = await get_import(db, import_id)
+    if imp.status in ("succeeded", "rejected", "failed"):
+        return imp
+    files = ImportFiles.of(data_dir, imp.tenant_id, imp.id)
+    options = RunOptions.from_json(imp.options or {})
+    if not files.source.exists():
+        return await _fail(db, imp, "The uploaded file is gone; upload it again.")
+    imp.status = "running"
+    if imp.phase != "insert" or not files.spool.exists():
+        imp.phase, imp.rows_done, imp.checkpoint, imp.imported_rows, imp.dry_run = "validate", 0, 0, 0, False
+        await db.commit()
+        try:
+            new_tags = await _validate_to_spool(db, imp, files, options, on_progress)
+        except ImportFileError as exc:
+            return await _fail(db, imp, exc.detail)
+        if imp.invalid_rows and not options.skip_invalid:
+            imp.status, imp.phase, imp.finished_at = "rejected", "done", utcnow()
+            imp.rows_done = imp.total_rows
+            imp.message = (f"{imp.invalid_rows} of {imp.total_rows} rows are invalid; nothing was imported. "
+                           "Fix them or import with skip_invalid.")
+            files.spool.unlink(missing_ok=True)
+            await db.commit()
+            if on_progress:
+                await on_progress(imp)
+            return imp
+        # the tags the file names are created with the switch to the insert phase (one transaction)
+        for name in sorted(new_tags):
+            db.add(Tag(name=name[:TAG_NAME_MAX]))
+        imp.phase, imp.rows_done = "insert", imp.invalid_rows
+        await db.commit()
+        if on_progress:
+            await on_progress(imp)
+    owner_id = options.default_owner_id
+    # The insert phase writes one executemany per table and batch (see ``_RawInsert``), not ORM
+    # objects: building, flushing and expunging 1,000 Contact objects per batch cost more than
+    # everything else together. Statements outside the unit of work bypass
+    # the session's flush hooks, so this does their work itself: every row carries the session's
+    # tenant (RLS checks it again on PostgreSQL), and the search documents are written through the
+    # search registry's batch API (``reindex``), the same rows its after_flush listener would write.
+    # (COPY is no option on PostgreSQL: it refuses tables with row-level security.)
+    tenant_id = _session_tenant(db, imp)
+    index_contacts = search.get_source("contact") is not None and not db.info.get("search_index_off")
+    done = imp.checkpoint
+
+    async def write(batch: _Batch) -> None:
+        nonlocal done
+        connection = await db.connection()
+        await connection.exec_driver_sql(inserts["contacts"].sql, batch.params["contacts"])
+        if index_contacts:
+            await search.reindex(db, "contact", [SimpleNamespace(**row) for row in batch.contacts])
+        if batch.links:
+            await connection.exec_driver_sql(inserts["links"].sql, batch.params["links"])
+        if batch.keys:
+            await connection.exec_driver_sql(inserts["keys"].sql, batch.params["keys"])
+        done += len(batch.contacts)
+        imp.checkpoint = done
+        imp.imported_rows = done
+        imp.rows_done = imp.invalid_rows + done
+        await db.commit()
+        if on_progress:
+            await on_progress(imp)
+
+    dialect = (await db.connection()).dialect
+    inserts = {"contacts": _RawInsert(Contact.__table__, dialect), "links": _RawInsert(ContactTag.__table__, dialect),
+               "keys": _RawInsert(ContactMatchKey.__table__, dialect)}
+    maker = _BatchMaker(_iter_spool(files.spool, imp.checkpoint), batch_size, tenant_id, owner_id,
+                        await _tag_ids(db), list(dict.fromkeys(options.default_tag_ids)), inserts)
+    # The next batch is built in a worker thread while the current one is written: the database
+    # (SQLite's thread, PostgreSQL's process) works meanwhile, so the two overlap on a second core.
+    pending: asyncio.Future[_Batch | None] = asyncio.ensure_future(asyncio.to_thread(maker.make))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(maker.make))
+            await write(batch)
+    finally:
+        if not pending.done():
+            await asyncio.gather(pending, return_exceptions=True)
+    imp.status, imp.phase, imp.finished_at = "succeeded", "done", utcnow()
+    imp.rows_done = imp.total_rows
+    skipped = f", {imp.invalid_rows} invalid rows skipped" if imp.invalid_rows else ""
+    imp.message = f"{imp.imported_rows} contacts imported{skipped}"
+    from xynap.core.events import publish
+
+    publish(db, "contacts.imported", {"import_id": imp.id, "imported": imp.imported_rows,
+                                      "skipped": imp.invalid_rows, "owner_id": owner_id},
+            permission="contacts.contact:read", owner_id=owner_id)
+    await db.commit()
+    files.spool.unlink(missing_ok=True)
+    if on_progress:
+        await on_progress(imp)
+    return imp
+
+
+async def _fail(db: AsyncSession, imp: ContactImport, message: str) -> ContactImport:
+    imp.status, imp.phase, imp.finished_at, imp.message = "failed", "done", utcnow(), message[:500]
+    await db.commit()
+    return imp
+
+
+async def mark_failed(db: AsyncSession, import_id: uuid.UUID, message: str) -> None:
+    """The job gave up (last attempt failed): the import shows it instead of running forever."""
+    await db.execute(update(ContactImport).where(ContactImport.id == import_id,
+                                                 ContactImport.status.in_(("queued", "running")))
+                     .values(status="failed", phase="done", finished_at=utcnow(), message=message[:500]))
+
+
+# --- export ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportFilter:
+    q: str | None = None
+    type: str | None = None
+    tag: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    cf: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def export_statement(db: AsyncSession, access: Access | None, filters: ExportFilter) -> Select[Any]:
+    """The contact list's query: the same filters (q, type, tag, owner_id, cf.<key>) and record scope."""
+    stmt = select(Contact)
+    if access is not None:
+        stmt = access.apply(stmt, Contact.owner_id)
+    if filters.q and filters.q.strip():
+        stmt = stmt.where(service.search_clause(filters.q, await service.default_region(db)))
+    if filters.type:
+        stmt = stmt.where(Contact.type == filters.type)
+    if filters.tag is not None:
+        stmt = stmt.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag_id == filters.tag)))
+    if filters.owner_id is not None:
+        stmt = stmt.where(Contact.owner_id == filters.owner_id)
+    if filters.cf:
+        definitions = await service.field_definitions(db)
+        for key, raw in filters.cf:
+            definition = definitions.get(key)
+            if definition is None:
+                raise ValidationFailed(f"There is no custom field {key!r}.", code="unknown_custom_field",
+                                       errors=[{"field": f"cf.{key}", "in": "query", "message": "no such field"}])
+            stmt = stmt.where(service.custom_field_filter(db, definition, raw))
+    return stmt
+
+
+async def iter_contacts(db: AsyncSession, stmt: Select[Any], page: int = EXPORT_PAGE) \
+        -> AsyncIterator[list[tuple[Contact, list[str]]]]:
+    """Pages of (contact, tag names), walked by keyset on the id: constant memory."""
+    last: uuid.UUID | None = None
+    while True:
+        query = stmt if last is None else stmt.where(Contact.id > last)
+        rows = list((await db.scalars(query.order_by(Contact.id).limit(page))).all())
+        if not rows:
+            return
+        tags = await service.tags_by_contact(db, [r.id for r in rows])
+        yield [(r, [t.name for t in tags[r.id]]) for r in rows]
+        last = rows[-1].id
+        db.expunge_all()
+        if len(rows) < page:
+            return
+
+
+EXPORT_COLUMNS = ("Typ", "Vorname", "Nachname", "Firma", "E-Mail", "E-Mail privat", "Telefon", "Mobil",
+                  "Telefon privat", "Fax", "Straße", "PLZ", "Ort", "Land", "Tags", "Notizen")
+
+
+def export_header(definitions: Sequence[CustomFieldDefinition]) -> list[str]:
+    return [*EXPORT_COLUMNS, *(d.label for d in definitions)]
+
+
+def _joined(entries: list[dict[str, Any]], kind: str | None, kinds: Sequence[str] = ()) -> str:
+    return "; ".join(e["value"] for e in entries or []
+                     if e.get("value") and (e.get("type") == kind or (kind is None and e.get("type") in kinds)))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    return "" if value is None else value
+
+
+def export_row(contact: Contact, tags: list[str], definitions: Sequence[CustomFieldDefinition]) -> list[Any]:
+    emails = contact.emails or []
+    phones = contact.phones or []
+    address = (contact.addresses or [{}])[0]
+    custom = contact.custom_fields or {}
+    return [
+        "Firma" if contact.type == "organization" else "Person",
+        contact.first_name or "", contact.last_name or "", contact.company_name or "",
+        _joined(emails, None, ("work", "other")), _joined(emails, "home"),
+        _joined(phones, None, ("work", "other")), _joined(phones, "mobile"), _joined(phones, "home"),
+        _joined(phones, "fax"),
+        address.get("street", ""), address.get("postal_code", ""), address.get("city", ""),
+        address.get("country", ""), "; ".join(tags), contact.notes or "",
+        *(_cell(custom.get(d.key)) for d in definitions),
+    ]
+
+
+def _safe_csv(value: Any) -> Any:
+    """Spreadsheet formula injection: a text cell starting with = + - @ is prefixed with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(
+            r"\+\d[\d ]*", value):
+        return "'" + value
+    return value
+
+
+async def csv_chunks(db: AsyncSession, stmt: Select[Any]) -> AsyncIterator[bytes]:
+    definitions = await _export_definitions(db)
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";")
+    writer.writerow(export_header(definitions))
+    yield codecs.BOM_UTF8 + buf.getvalue().encode()
+    async for page in iter_contacts(db, stmt):
+        buf.seek(0)
+        buf.truncate()
+        for contact, tags in page:
+            writer.writerow([_safe_csv(v) for v in export_row(contact, tags, definitions)])
+        yield buf.getvalue().encode()
+
+
+async def _export_definitions(db: AsyncSession) -> list[CustomFieldDefinition]:
+    return list(await db.scalars(select(CustomFieldDefinition).where(CustomFieldDefinition.entity == "contact")
+                                 .order_by(CustomFieldDefinition.position, CustomFieldDefinition.key)))
+
+
+async def write_xlsx(db: AsyncSession, stmt: Select[Any], dest: Path) -> None:
+    """An Excel workbook in openpyxl's write-only mode (rows go to disk as they come)."""
+    from openpyxl import Workbook
+
+    definitions = await _export_definitions(db)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Kontakte")
+    sheet.append(export_header(definitions))
+    async for page in iter_contacts(db, stmt):
+        rows = [[_safe_csv(v) for v in export_row(c, tags, definitions)] for c, tags in page]
+        await asyncio.to_thread(lambda rows=rows: [sheet.append(r) for r in rows])
+    await asyncio.to_thread(workbook.save, dest)
+
+
+def _temp_file(tmp_dir: Path, suffix: str) -> Path:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=suffix, dir=tmp_dir)
+    os.close(fd)
+    return Path(name)
+
+
+def file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+async def xlsx_chunks(db: AsyncSession, stmt: Select[Any], tmp_dir: Path) -> AsyncIterator[bytes]:
+    """The workbook is a zip: written whole to a temporary file first, then streamed and removed."""
+    path = await asyncio.to_thread(_temp_file, tmp_dir, ".xlsx")
+    try:
+        await write_xlsx(db, stmt, path)
+        chunks = await asyncio.to_thread(lambda: iter(file_chunks(path)))
+        while chunk := await asyncio.to_thread(next, chunks, b""):
+            yield chunk
+    finally:
+        await asyncio.to_thread(path.unlink, True)
+
+
+# vCard writing (RFC 6350 for 4.0, RFC 2426 for 3.0)
+
+VCARD_TEL_TYPES = {"work": "work,voice", "home": "home,voice", "mobile": "cell", "fax": "fax", "other": "voice"}
+
+
+def _vescape(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+            .replace("\r\n", "\\n").replace("\n", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets are folded (CRLF + space), never inside a UTF-8 character."""
+    data = line.encode()
+    if len(data) <= 75:
+        return line + "\r\n"
+    parts, start, limit = [], 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:
+            end -= 1
+        parts.append(data[start:end].decode())
+        start, limit = end, 74
+    return "\r\n ".join(parts) + "\r\n"
+
+
+def vcard_of(contact: Contact, tags: list[str], version: str) -> str:
+    v4 = version == "4.0"
+
+    def typ(value: str) -> str:
+        return f"TYPE={value}" if v4 else "TYPE=" + value.upper()
+
+    lines = ["BEGIN:VCARD", f"VERSION:{version}"]
+    if v4:
+        lines.append("KIND:org" if contact.type == "organization" else "KIND:individual")
+    lines.append(f"FN:{_vescape(contact.display_name)}")
+    if contact.type == "person" or contact.first_name or contact.last_name:
+        lines.append(f"N:{_vescape(contact.last_name or '')};{_vescape(contact.first_name or '')};;;")
+    else:
+        lines.append("N:;;;;")  # required in 3.0; an organisation has no person name
+    if contact.company_name:
+        lines.append(f"ORG:{_vescape(contact.company_name)}")
+    elif contact.type == "organization" and not v4:
+        lines.append(f"ORG:{_vescape(contact.display_name)}")
+    if not v4 and contact.type == "organization":
+        lines.append("X-ADDRESSBOOKSERVER-KIND:org")
+    for email in contact.emails or []:
+        kind = email.get("type") if email.get("type") in ("work", "home") else "other"
+        lines.append(f"EMAIL;{typ(kind if v4 else kind + ',internet')}:{_vescape(email['value'])}")
+    for phone in contact.phones or []:
+        types = VCARD_TEL_TYPES.get(phone.get("type") or "work", "voice")
+        if v4:
+            lines.append(f'TEL;VALUE=uri;TYPE="{types}":tel:{phone["value"]}')
+        else:
+            lines.append(f"TEL;{typ(types)}:{phone['value']}")
+    for address in contact.addresses or []:
+        kind = "home" if address.get("type") == "home" else "work"
+        parts = ["", "", address.get("street", ""), address.get("city", ""), "", address.get("postal_code", ""),
+                 address.get("country", "")]
+        lines.append(f"ADR;{typ(kind)}:" + ";".join(_vescape(p or "") for p in parts))
+    if tags:
+        lines.append("CATEGORIES:" + ",".join(_vescape(t) for t in tags))
+    if contact.notes:
+        lines.append(f"NOTE:{_vescape(contact.notes)}")
+    lines.append(f"UID:{'urn:uuid:' if v4 else ''}{contact.id}")
+    updated = contact.updated_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") if contact.updated_at else None
+    if updated:
+        lines.append(f"REV:{updated}")
+    lines.append("END:VCARD")
+    return "".join(_fold(line) for line in lines)
+
+
+async def vcard_chunks(db: AsyncSession, stmt: Select[Any], version: str) -> AsyncIterator[bytes]:
+    async for page in iter_contacts(db, stmt):
+        yield "".join(vcard_of(c, tags, version) for c, tags in page).encode()

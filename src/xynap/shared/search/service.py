@@ -1,0 +1,473 @@
+"""Writing the search index and querying it, on PostgreSQL (tsvector + GIN) and SQLite (FTS5).
+
+Writing: ``IndexWriter`` upserts a whole flush in one batched statement (``insertmanyvalues``),
+which keeps a 100,000-row CSV import fast. On PostgreSQL a second batched statement writes the
+tsvectors into ``search_vectors`` (see ``VECTORS`` for why a side table), computed from text
+normalised in Python (``core.search.words``): both the ``simple`` configuration (exact words,
+names) and ``german`` (stems: "Haus" finds "Häuser"), title weighted over body, plus marker
+lexemes for tenant, type and owner. Queries AND the markers of what the caller may see into the
+tsquery, so the GIN index itself narrows to the caller's tenant, types and owners — a small
+tenant's search never walks a big tenant's matches and no btree_gin is needed. The session's
+tenant filter, the scope filters and RLS still apply on top (the markers are an index aid, not
+the wall). On SQLite, triggers keep the FTS5 table in step with ``search_documents``.
+
+Reading: the user's text is parsed once (``core.search.parse_query``) and rebuilt from letter and
+digit runs only, so no input can reach the engines' query syntax; ranking is ``ts_rank`` /
+``bm25``. On PostgreSQL facets count at most ``MATCH_CAP`` matches and hits rank at most
+``RANK_CAP`` candidates, so a one-letter query stays cheap in a million-row tenant (the response
+says when counts were capped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import and_, case, delete, func, literal_column, or_, select
+from sqlalchemy import text as sql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+
+from xynap.core import search as registry
+from xynap.core.search import SearchSource, Term, date_buckets, parse_query, words
+from xynap.core.security.permissions import Access, Principal
+from xynap.shared.search.models import SearchDocument
+
+log = logging.getLogger("xynap.search")
+
+MATCH_CAP = 10_000  # candidates counted for facets (PostgreSQL)
+RANK_CAP = 2_000  # candidates ranked for hits (PostgreSQL): beyond it a query is too broad to rank well anyway
+_PLANNER = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
+PLAN_PINNED = "SELECT " + ", ".join(f"set_config('{k}', 'off', true)" for k in _PLANNER)
+PLAN_DEFAULT = "SELECT " + ", ".join(f"set_config('{k}', 'on', true)" for k in _PLANNER)
+BUCKETS = ("today", "last_7_days", "last_30_days", "older")
+DOC = SearchDocument.__table__
+
+# --- writing -----------------------------------------------------------------------------------------
+
+# PostgreSQL keeps the tsvector in a side table without tenant_id and without row-level security:
+# PostgreSQL cannot use an index for a non-leakproof operator such as @@ on a table with RLS
+# policies (the policy's quals must run first), so a GIN index on search_documents itself would
+# never be used. Every read joins search_documents, which the session filter and RLS guard.
+VECTORS = sa.Table(
+    "search_vectors", sa.MetaData(),
+    sa.Column("doc_id", sa.BigInteger, primary_key=True),
+    sa.Column("tsv", TSVECTOR, nullable=False),
+)
+_UPDATED = ("owner_id", "title", "subtitle", "body", "updated_at")
+
+
+def markers_of(row: dict[str, Any]) -> list[str]:
+    """Lexemes that tag a document with its tenant, type and owner (never produced by ``words``: '#').
+
+    Queries AND them into the tsquery, so the GIN index itself narrows to the caller's tenant and to
+    the types and owners the caller may see; the SQL filters on search_documents stay the authority.
+    """
+    out = [f"#t{row['tenant_id'].hex}", f"#y{row['type']}"]
+    if row.get("owner_id") is not None:
+        out.append(f"#o{row['owner_id'].hex}")
+    return out
+
+
+def marker_query(tenant_id: uuid.UUID | None, allowed: list[tuple[SearchSource, Access]],
+                 types: list[str] | None = None, owner_id: uuid.UUID | None = None) -> str | None:
+    """The tsquery text of the markers a visible document must carry (``None``: nothing is visible)."""
+    visible = []
+    for source, access in allowed:
+        if types and source.type not in types:
+            continue
+        ids = access.owner_ids()
+        type_marker = f"'#y{source.type}'"
+        if ids is None:
+            visible.append(type_marker)
+        elif ids and source.owner_attr:
+            owners = " | ".join(f"'#o{i.hex}'" for i in sorted(ids))
+            visible.append(f"( {type_marker} & ( {owners} ) )")
+    if not visible:
+        return None
+    everything = not types and len(visible) == len(registry.sources()) and all(
+        access.owner_ids() is None for _, access in allowed)
+    # A marker every document carries only costs index work; leave it out when all types are visible.
+    query = "" if everything else f"( {' | '.join(visible)} )"
+    parts = [f"'#t{tenant_id.hex}'"] if tenant_id is not None else []
+    parts += [query] if query else []
+    parts += [f"'#o{owner_id.hex}'"] if owner_id is not None else []
+    return " & ".join(parts)  # "" when no marker narrows anything
+
+
+def _weighted(config: str, param: str, weight: str) -> Any:
+    vector = func.to_tsvector(literal_column(f"'{config}'::regconfig"), sa.bindparam(param, type_=sa.Text))
+    return func.setweight(vector, literal_column(f"'{weight}'::\"char\""), type_=TSVECTOR)
+
+
+def _concat(*parts: Any) -> Any:
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.op("||", return_type=out.type)(part)
+    return out
+
+
+def _pg_tsvector() -> Any:
+    return _concat(
+        _weighted("simple", "w_title", "A"), _weighted("german", "w_title", "A"),
+        _weighted("simple", "w_body", "C"), _weighted("german", "w_body", "C"),
+        func.array_to_tsvector(sa.bindparam("w_markers", type_=postgresql.ARRAY(sa.Text)), type_=TSVECTOR),
+    )
+
+
+class IndexWriter:
+    """Batched upserts and deletes of index rows (installed into ``xynap.core.search``)."""
+
+    def upsert(self, connection: Any, rows: Sequence[dict[str, Any]]) -> None:
+        # one row per record even if a flush touched it twice (the last version wins)
+        unique = list({(r["type"], r["entity_id"]): r for r in rows}.values())
+        if connection.dialect.name == "postgresql":
+            stmt = pg_insert(DOC)
+            stmt = stmt.on_conflict_do_update(index_elements=["type", "entity_id"],
+                                              set_={c: stmt.excluded[c] for c in _UPDATED})
+            ids = connection.execute(stmt.returning(DOC.c.id, sort_by_parameter_order=True), unique).scalars().all()
+            vectors = [{"doc_id": doc_id, "w_title": " ".join(words(row["title"])),
+                        "w_body": " ".join(words(row["body"])), "w_markers": markers_of(row)}
+                       for doc_id, row in zip(ids, unique, strict=True)]
+            vstmt = pg_insert(VECTORS).values(tsv=_pg_tsvector())
+            connection.execute(vstmt.on_conflict_do_update(index_elements=["doc_id"], set_={"tsv": vstmt.excluded.tsv}),
+                               vectors)
+            return
+        stmt = sqlite_insert(DOC)
+        stmt = stmt.on_conflict_do_update(index_elements=["type", "entity_id"],
+                                          set_={c: stmt.excluded[c] for c in _UPDATED})
+        connection.execute(stmt, unique)
+
+    def delete(self, connection: Any, keys: Sequence[tuple[str, uuid.UUID]]) -> None:
+        by_type: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for type_, entity_id in keys:
+            by_type[type_].append(entity_id)
+        for type_, ids in by_type.items():
+            for start in range(0, len(ids), 500):
+                connection.execute(delete(DOC).where(DOC.c.type == type_, DOC.c.entity_id.in_(ids[start:start + 500])))
+
+
+async def rebuild(session: AsyncSession, source: SearchSource, batch: int = 1000) -> int:
+    """Rebuild the index of one type for the session's tenant: drop its rows, write them again."""
+    await session.execute(delete(SearchDocument).where(SearchDocument.type == source.type))
+    count = 0
+    model = source.model
+    last: Any = None
+    while True:  # keyset over the primary key, so memory stays flat on big tenants
+        stmt = select(model).order_by(model.id).limit(batch)
+        if last is not None:
+            stmt = stmt.where(model.id > last)
+        objects = list(await session.scalars(stmt))
+        if not objects:
+            break
+        count += await registry.reindex(session, source.type, objects)
+        last = objects[-1].id
+        session.expunge_all()
+    return count
+
+
+# --- querying ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    type: str
+    id: uuid.UUID
+    title: str
+    subtitle: str
+    snippet: str
+    url: str
+    owner_id: uuid.UUID | None
+    updated_at: dt.datetime
+    score: float
+
+
+@dataclass
+class Result:
+    hits: list[Hit]
+    total: int | None
+    total_exact: bool
+    facets: dict[str, list[dict[str, Any]]]
+    sources: list[SearchSource]
+
+
+def searchable_sources(principal: Principal, module_open: Callable[[str], bool] | None = None,
+                       ) -> list[tuple[SearchSource, Access]]:
+    """The types the caller may search, each with its read scope.
+
+    ``module_open(slug)`` says whether the tenant may use the module that declared a type (booked
+    module, or any shared component); ``None`` skips that check.
+    """
+    out = []
+    for source in registry.sources():
+        module = registry.module_of(source.type)
+        if module_open is not None and module is not None and not module_open(module):
+            continue
+        scope = principal.scope_for(source.permission)
+        if scope is None:
+            continue
+        out.append((source, Access(principal, source.permission, scope)))
+    return out
+
+
+def _visible(allowed: list[tuple[SearchSource, Access]]) -> Any:
+    """Types the caller reads entirely, OR-ed with (type, owner in scope) for own/team scopes."""
+    everything = [s.type for s, a in allowed if a.owner_ids() is None]
+    clauses = [SearchDocument.type.in_(everything)] if everything else []
+    for source, access in allowed:
+        ids = access.owner_ids()
+        if ids is not None and source.owner_attr:
+            clauses.append(and_(SearchDocument.type == source.type, SearchDocument.owner_id.in_(ids)))
+    return or_(*clauses) if clauses else sa.false()
+
+
+# PostgreSQL ------------------------------------------------------------------------------------------
+
+
+def _pg_term(term: Term) -> Any:
+    """One term as a tsquery expression: the same words in the simple and the german configuration."""
+    prefix = not term.exact and not term.negated
+    text = " <-> ".join(term.words) + (":*" if prefix else "")
+    both = [func.to_tsquery(literal_column(f"'{cfg}'::regconfig"), sa.bindparam(None, text, type_=sa.Text),
+                            type_=TSQUERY) for cfg in ("simple", "german")]
+    return both[0].op("||", return_type=TSQUERY)(both[1])
+
+
+def pg_tsquery(groups: list[list[Term]]) -> Any:
+    """OR of groups, each the AND of its terms; a negated term is ``!!(simple || german)``."""
+    group_exprs = []
+    for group in groups:
+        parts = [UnaryExpression(sa.Grouping(_pg_term(t)), operator=custom_op("!!"), type_=TSQUERY)
+                 if t.negated else _pg_term(t) for t in group]
+        group_exprs.append(_tsq_join(parts, "&&"))
+    return _tsq_join(group_exprs, "||")
+
+
+def _tsq_join(parts: list[Any], op: str) -> Any:
+    out = parts[0]
+    for part in parts[1:]:
+        out = sa.Grouping(out).op(op, return_type=TSQUERY)(sa.Grouping(part))
+    return out
+
+
+# SQLite ----------------------------------------------------------------------------------------------
+
+_FTS = sa.table("search_fts", sa.column("rowid"))
+_FTS_REF = literal_column("search_fts")
+
+
+def fts5_query(groups: list[list[Term]]) -> str:
+    """The FTS5 MATCH string: only quoted letter/digit runs, so it cannot be a syntax error."""
+
+    def phrase(term: Term) -> str:
+        return '"' + " ".join(term.words) + '"' + ("" if term.exact or term.negated else "*")
+
+    out = []
+    for group in groups:
+        expr = "(" + " AND ".join(phrase(t) for t in group if not t.negated) + ")"
+        for term in group:
+            if term.negated:
+                expr = f"({expr} NOT {phrase(term)})"
+        out.append(expr)
+    return " OR ".join(out)
+
+
+# both ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """The engine-specific parts of one search: where the matches come from (joined to the documents
+    by primary key) and their score (higher is better)."""
+
+    matches: Any
+    key: Any
+    where: list[Any]
+    score: Any
+
+    def base(self, *columns: Any) -> Any:
+        return (select(*columns).select_from(self.matches).join(SearchDocument, SearchDocument.id == self.key)
+                .where(*self.where))
+
+
+def build_query(dialect: str, groups: list[list[Term]], markers: str | None, cap: int = MATCH_CAP) -> Query:
+    if dialect == "postgresql":
+        # Candidates come from the GIN index alone (words AND tenant/type/owner markers), at most
+        # MATCH_CAP of them, so a broad word in a big tenant costs a bounded amount of work.
+        tsq = pg_tsquery(groups)
+        narrowed = tsq
+        if markers:
+            marker_tsq = sa.cast(sa.bindparam(None, markers, type_=sa.Text), TSQUERY)
+            narrowed = sa.Grouping(tsq).op("&&", return_type=TSQUERY)(marker_tsq)
+        candidates = (select(VECTORS.c.doc_id, VECTORS.c.tsv).where(VECTORS.c.tsv.op("@@")(narrowed))
+                      .limit(cap).cte("candidates").prefix_with("MATERIALIZED"))
+        return Query(candidates, candidates.c.doc_id, [], func.ts_rank(candidates.c.tsv, tsq, type_=sa.Float))
+    # SQLite: the FTS5 matches are materialised first and joined to the documents by primary key;
+    # otherwise the planner may walk the tenant's documents and probe FTS5 once per row.
+    matches = (
+        select(_FTS.c.rowid.label("id"), (-func.bm25(_FTS_REF, 10.0, 1.0, type_=sa.Float)).label("score"))
+        .select_from(_FTS)
+        .where(_FTS_REF.op("MATCH")(sa.bindparam(None, fts5_query(groups), type_=sa.Text)))
+        .cte("fts_matches").prefix_with("MATERIALIZED")
+    )
+    return Query(matches, matches.c.id, [], matches.c.score)
+
+
+def _bucket_expr(bounds: dict[str, dt.datetime]) -> Any:
+    col = SearchDocument.updated_at
+    return case((col >= bounds["today"], 0), (col >= bounds["last_7_days"], 1),
+                (col >= bounds["last_30_days"], 2), else_=3)
+
+
+def _bucket_ok(bucket: int, wanted: str | None) -> bool:
+    return wanted is None or {"today": bucket == 0, "last_7_days": bucket <= 1, "last_30_days": bucket <= 2,
+                              "older": bucket == 3}[wanted]
+
+
+def _updated_filter(wanted: str | None, bounds: dict[str, dt.datetime]) -> list[Any]:
+    col = SearchDocument.updated_at
+    if wanted is None:
+        return []
+    if wanted == "older":
+        return [col < bounds["last_30_days"]]
+    return [col >= bounds[wanted]]
+
+
+def snippet(text: str, groups: list[list[Term]], width: int = 160) -> str:
+    """A window of ``text`` around the first word a positive query term starts (Python, both engines)."""
+    if not text:
+        return ""
+    starts = []
+    for group in groups:
+        for term in group:
+            if term.negated:
+                continue
+            found = re.search(r"(?<!\w)" + re.escape(term.words[0]), text, re.IGNORECASE)
+            if found:
+                starts.append(found.start())
+    begin = max(0, min(starts) - width // 4) if starts else 0
+    if begin:  # start at a word boundary
+        space = text.find(" ", begin)
+        begin = space + 1 if 0 <= space < begin + 20 else begin
+    piece = text[begin:begin + width]
+    return ("…" if begin else "") + piece + ("…" if begin + width < len(text) else "")
+
+
+async def search(db: AsyncSession, principal: Principal, text: str, *, module_open: Callable[[str], bool] | None,
+                 types: list[str] | None = None, owner_id: uuid.UUID | None = None, updated: str | None = None,
+                 limit: int = 20, offset: int = 0, per_type: int | None = None, with_facets: bool = True) -> Result:
+    allowed = searchable_sources(principal, module_open)
+    groups = parse_query(text)
+    facets: dict[str, list[dict[str, Any]]] = {"type": [], "owner": [], "updated": []}
+    if not groups or not allowed:
+        return Result([], 0, True, facets, [s for s, _ in allowed])
+    dialect = db.bind.dialect.name
+    tenant_id = db.sync_session.info.get("tenant_id")
+    facet_markers = marker_query(tenant_id, allowed)
+    query = build_query(dialect, groups, facet_markers)
+    visible = _visible(allowed)
+    bounds = date_buckets()
+    bucket = _bucket_expr(bounds)
+
+    if dialect == "postgresql":
+        # The right plan is always the same: candidates from the GIN index (materialised, at most
+        # MATCH_CAP), then one primary-key probe per candidate into search_documents. The planner
+        # cannot estimate marker selectivity and otherwise picks a sequential scan "until the LIMIT is
+        # reached", or walks a big tenant's documents for a hash join — so pin it for these statements.
+        await db.execute(sql(PLAN_PINNED))
+    try:
+        # facets: one grouped count over (at most MATCH_CAP) visible matches, folded in Python so that
+        # each facet ignores its own filter but honours the others (multi-select facets)
+        counted: Sequence[Any] = []
+        if with_facets:  # the palette does without them: half the work
+            matches = query.base(SearchDocument.type, SearchDocument.owner_id, bucket.label("bucket")).where(
+                visible).limit(MATCH_CAP).subquery()
+            counted = (await db.execute(
+                select(matches.c.type, matches.c.owner_id, matches.c.bucket, func.count().label("n"))
+                .group_by(matches.c.type, matches.c.owner_id, matches.c.bucket))).all()
+
+        filters = [visible, *_updated_filter(updated, bounds)]
+        if types:
+            filters.append(SearchDocument.type.in_(types))
+        if owner_id is not None:
+            filters.append(SearchDocument.owner_id == owner_id)
+        hit_markers = marker_query(tenant_id, allowed, types, owner_id) if types or owner_id else facet_markers
+        if hit_markers is None:  # e.g. type=task for a user who cannot read tasks
+            filters.append(sa.false())
+        query = build_query(dialect, groups, hit_markers, RANK_CAP)
+        scored = query.base(
+            SearchDocument.type, SearchDocument.entity_id, SearchDocument.title, SearchDocument.subtitle,
+            SearchDocument.body, SearchDocument.owner_id, SearchDocument.updated_at, SearchDocument.id.label("doc"),
+            query.score.label("score"),
+        ).where(*filters).subquery()
+        if per_type:
+            ranked = select(scored, func.row_number().over(
+                partition_by=scored.c.type, order_by=(scored.c.score.desc(), scored.c.updated_at.desc(),
+                                                      scored.c.doc)).label("rn")).subquery()
+            stmt = select(ranked).where(ranked.c.rn <= per_type).order_by(ranked.c.type, ranked.c.rn)
+        else:
+            stmt = select(scored).order_by(scored.c.score.desc(), scored.c.updated_at.desc(), scored.c.doc)
+        rows = (await db.execute(stmt.limit(limit).offset(offset))).all()
+    except OperationalError:  # SQLite only: an FTS5 corner the sanitiser did not foresee is "no match"
+        log.warning("search query failed for %r", text, exc_info=True)
+        return Result([], 0, True, facets, [s for s, _ in allowed])
+    finally:
+        if dialect == "postgresql":
+            await db.execute(sql(PLAN_DEFAULT))
+
+    wanted_types = set(types) if types else None
+    by_type: dict[str, int] = defaultdict(int)
+    by_owner: dict[uuid.UUID | None, int] = defaultdict(int)
+    by_bucket = [0, 0, 0, 0]
+    total = 0
+    capped = sum(r.n for r in counted) >= MATCH_CAP
+    for row in counted:
+        type_ok = wanted_types is None or row.type in wanted_types
+        owner_ok = owner_id is None or row.owner_id == owner_id
+        bucket_ok = _bucket_ok(row.bucket, updated)
+        if owner_ok and bucket_ok:
+            by_type[row.type] += row.n
+        if type_ok and bucket_ok:
+            by_owner[row.owner_id] += row.n
+        if type_ok and owner_ok:
+            by_bucket[row.bucket] += row.n
+        if type_ok and owner_ok and bucket_ok:
+            total += row.n
+    facets["type"] = [{"value": t, "count": n} for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))]
+    names = await _owner_names(db, [o for o in by_owner if o is not None])
+    facets["owner"] = [{"value": str(o) if o else None, "count": n, "label": names.get(o) if o else None}
+                       for o, n in sorted(by_owner.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+    cumulative = [by_bucket[0], sum(by_bucket[:2]), sum(by_bucket[:3]), by_bucket[3]]
+    facets["updated"] = [{"value": b, "count": n} for b, n in zip(BUCKETS, cumulative, strict=True)]
+
+    hits = []
+    for row in rows:
+        source = registry.get_source(row.type)
+        url = source.url.format(id=row.entity_id) if source else ""
+        body = snippet(row.body, groups) or row.subtitle
+        hits.append(Hit(type=row.type, id=row.entity_id, title=row.title, subtitle=row.subtitle, snippet=body,
+                        url=url, owner_id=row.owner_id, updated_at=row.updated_at, score=round(float(row.score), 6)))
+    if not with_facets:
+        return Result(hits, None, False, facets, [s for s, _ in allowed])
+    return Result(hits, total, not capped, facets, [s for s, _ in allowed])
+
+
+async def _owner_names(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    from xynap.platform.users.models import User
+
+    return {uid: name for uid, name in (await db.execute(select(User.id, User.name).where(User.id.in_(ids)))).all()}
