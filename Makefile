@@ -28,7 +28,7 @@ help:
 	@echo "make system-deps  install PostgreSQL, Redis and Postfix with apt when missing (root only)"
 	@echo "make run          migrate, create the demo tenant and serve on $(HOST):$(PORT)"
 	@echo "make test         ruff, web-app checks, pytest on SQLite and PostgreSQL, browser tests"
-	@echo "make bench        run the benchmarks (python -m bench.run)"
+	@echo "make bench        run the benchmarks (python -m bench.run, python -m bench.contacts)"
 	@echo "make lint         ruff check"
 	@echo "make clean        remove var/ and caches"
 
@@ -145,6 +145,7 @@ test-e2e: browser-deps install
 
 bench: system-deps install
 	$(UV_RUN) python -m bench.run
+	$(UV_RUN) python -m bench.contacts
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache .mypy_cache build dist

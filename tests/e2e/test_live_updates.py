@@ -1,7 +1,9 @@
-"""Live updates in a real browser: another person's change reaches an open list over /api/ws, no reload."""
+"""Live updates and record search in a real browser: another person's change reaches an open list over
+/api/ws without a reload; the Ctrl/Cmd+K palette finds and opens a record."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import Page, expect
@@ -38,3 +40,18 @@ def test_users_list_follows_changes_made_elsewhere(page: Page, server: Server, a
             other.delete(f"/api/users/{user['id']}").raise_for_status()
         expect(table.locator(f'[data-user="{email}"]')).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded instead of updated live"
+
+
+def test_palette_searches_records_and_opens_one(page: Page, server: Server) -> None:
+    """Ctrl/Cmd+K is wired to GET /api/search: a demo contact is found by a name prefix and opens."""
+    login(page)
+    page.keyboard.press("Control+k")
+    palette = page.get_by_test_id("palette")
+    expect(palette).to_be_visible()
+    page.keyboard.type("Beck")
+    hit = palette.get_by_role("option").filter(has_text="Andreas Becker")
+    expect(hit).to_be_visible()
+    hit.click()
+    expect(palette).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/contacts/[0-9a-f-]{36}$"))
+    expect(page.get_by_role("heading", name="Andreas Becker")).to_be_visible()

@@ -1,5 +1,5 @@
 """Tasks in the browser: create (server validation at the field), list, board (drag & drop and the
-keyboard), mark done, subtasks in the drawer, live updates from another session, and the phone layout."""
+keyboard), mark done, subtasks and tags in the drawer, live updates from another session, and the phone layout."""
 
 from __future__ import annotations
 
@@ -115,8 +115,21 @@ def test_create_list_board_done(page: Page, server: Server, artifacts) -> None:
     expect(drawer.get_by_text("1/1 Teilaufgaben")).to_be_visible()
     subtasks = task_by_title(server, title)["subtasks"]
     assert [(s["title"], s["done"]) for s in subtasks] == [("Preise prüfen", True)]
+
+    # a tag, picked in the drawer (saved at once), shows as a chip in the list
+    tag_name = f"Messe {uuid.uuid4().hex[:6]}"
+    with api_login(server) as client:
+        client.post("/api/tags", json={"name": tag_name, "color": "#8b5cf6"}).raise_for_status()
     drawer.get_by_role("button", name="Abbrechen").click()
     expect(drawer).to_be_hidden()
+    row.get_by_role("button", name=f"Öffnen: {title}").click()  # the drawer loads the company's tags afresh
+    tag_button = drawer.get_by_test_id("tag-picker").get_by_role("button", name=tag_name)
+    tag_button.click()
+    expect(tag_button).to_have_attribute("aria-pressed", "true")
+    eventually(lambda: [t["name"] for t in task_by_title(server, title)["tags"]], [tag_name])
+    drawer.get_by_role("button", name="Abbrechen").click()
+    expect(drawer).to_be_hidden()
+    expect(row.get_by_test_id("task-tags")).to_contain_text(tag_name)
 
 
 def test_tasks_of_others_arrive_live(page: Page, server: Server) -> None:

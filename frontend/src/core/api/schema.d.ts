@@ -1836,6 +1836,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the tags of a task */
+        put: operations["set_task_tags_api_tasks__task_id__tags_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/teams": {
         parameters: {
             query?: never;
@@ -5001,6 +5018,11 @@ export interface components {
             status: "open" | "in_progress" | "done";
             /** Subtasks */
             subtasks?: components["schemas"]["Subtask"][];
+            /**
+             * Tag Ids
+             * @description Tags of the company (/api/tags); replaces the task's tags
+             */
+            tag_ids?: string[] | null;
             /** Title */
             title: string;
         };
@@ -5064,6 +5086,11 @@ export interface components {
             status: "open" | "in_progress" | "done";
             /** Subtasks */
             subtasks: components["schemas"]["SubtaskRead"][];
+            /**
+             * Tags
+             * @description The task's tags, by name
+             */
+            tags?: components["schemas"]["TagRef"][];
             /** Title */
             title: string;
             /**
@@ -5073,6 +5100,14 @@ export interface components {
             updated_at: string;
             /** Version */
             version: number;
+        };
+        /** TaskTagsSet */
+        TaskTagsSet: {
+            /**
+             * Tag Ids
+             * @description The task's tags afterwards (empty: none)
+             */
+            tag_ids: string[];
         };
         /** TaskUpdate */
         TaskUpdate: {
@@ -5094,6 +5129,11 @@ export interface components {
             status?: ("open" | "in_progress" | "done") | null;
             /** Subtasks */
             subtasks?: components["schemas"]["Subtask"][] | null;
+            /**
+             * Tag Ids
+             * @description Tags of the company (/api/tags); replaces the task's tags
+             */
+            tag_ids?: string[] | null;
             /** Title */
             title?: string | null;
             /**
@@ -9743,6 +9783,8 @@ export interface operations {
                 linked_entity_id?: string | null;
                 /** @description Part of the title */
                 q?: string | null;
+                /** @description Only tasks carrying this tag (a tag id) */
+                tag?: string | null;
                 /** @description due_date, created_at, priority or position; - for descending */
                 sort?: "due_date" | "-due_date" | "created_at" | "-created_at" | "priority" | "-priority" | "position" | "-position";
                 limit?: number;
@@ -9914,6 +9956,41 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_task_tags_api_tasks__task_id__tags_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskTagsSet"];
             };
         };
         responses: {

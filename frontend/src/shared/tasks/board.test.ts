@@ -85,6 +85,19 @@ describe('filters', () => {
     expect(query).toMatchObject({ status: 'open', assignee: 'me', q: 'call', due_after: '2026-11-22', due_before: '2026-11-29' })
   })
 
+  it('filters by a tag on the server and in the browser', () => {
+    expect(listQuery({ ...emptyFilters(), tag: 'tag-vip' }, TODAY)).toMatchObject({ tag: 'tag-vip' })
+    expect(listQuery(emptyFilters(), TODAY).tag).toBeUndefined()
+    const vip = { id: 'tag-vip', name: 'VIP', color: '#eab308' }
+    const tagged = task({ tags: [vip] })
+    const plain = task()
+    const f = { ...emptyFilters(), tag: 'tag-vip' }
+    expect(matchesFilters(tagged, f, null, TODAY)).toBe(true)
+    expect(matchesFilters(plain, f, null, TODAY)).toBe(false)
+    expect(matchesFilters(plain, emptyFilters(), null, TODAY)).toBe(true)
+    expect(activeFilterCount(f)).toBe(1)
+  })
+
   it('due ranges are whole local days', () => {
     expect(dueRange('overdue', TODAY)).toEqual({ due_before: '2026-11-21' })
     expect(dueRange('today', TODAY)).toEqual({ due_after: '2026-11-22', due_before: '2026-11-22' })

@@ -7,6 +7,7 @@ import type { components } from '@/core/api/schema'
 export type Task = components['schemas']['TaskRead']
 export type TaskStatus = Task['status']
 export type TaskPriority = Task['priority']
+export type TaskTag = components['schemas']['TagRef']
 
 export const STATUSES: readonly TaskStatus[] = ['open', 'in_progress', 'done']
 export const PRIORITIES: readonly TaskPriority[] = ['low', 'medium', 'high', 'urgent']
@@ -102,15 +103,17 @@ export interface TaskFilters {
   assignee: string
   due: DueFilter
   contactId: string
+  /** A tag id ('' for any). */
+  tag: string
   q: string
 }
 
 export function emptyFilters(): TaskFilters {
-  return { status: '', priority: '', assignee: '', due: '', contactId: '', q: '' }
+  return { status: '', priority: '', assignee: '', due: '', contactId: '', tag: '', q: '' }
 }
 
 export function activeFilterCount(filters: TaskFilters): number {
-  return (['status', 'priority', 'assignee', 'due', 'contactId', 'q'] as const).filter((k) => filters[k] !== '').length
+  return (['status', 'priority', 'assignee', 'due', 'contactId', 'tag', 'q'] as const).filter((k) => filters[k] !== '').length
 }
 
 /** YYYY-MM-DD of a local day (due dates are calendar days, not instants). */
@@ -142,6 +145,7 @@ export function listQuery(filters: TaskFilters, today: Date = new Date()) {
     priority: filters.priority || undefined,
     assignee: filters.assignee || undefined,
     linked_contact_id: filters.contactId || undefined,
+    tag: filters.tag || undefined,
     q: filters.q.trim() || undefined,
     ...dueRange(filters.due, today),
   }
@@ -158,6 +162,7 @@ export function matchesFilters(task: Task, filters: TaskFilters, me: string | nu
   if (filters.assignee === 'none' && task.assigned_to !== null) return false
   if (filters.assignee && !['me', 'none'].includes(filters.assignee) && task.assigned_to !== filters.assignee) return false
   if (filters.contactId && task.linked_contact_id !== filters.contactId) return false
+  if (filters.tag && !(task.tags ?? []).some((tag) => tag.id === filters.tag)) return false
   const q = filters.q.trim().toLowerCase()
   if (q && !task.title.toLowerCase().includes(q)) return false
   const range = dueRange(filters.due, today)

@@ -23,6 +23,7 @@ import {
   type Task,
   type TaskFilters,
   type TaskStatus,
+  type TaskTag,
 } from './board'
 
 export type TaskCreate = components['schemas']['TaskCreate']
@@ -52,6 +53,8 @@ export const useTasksStore = defineStore('shared.tasks', () => {
   const boardTruncated = ref(false)
 
   const people = ref<Person[]>([])
+  /** The company's tags (shared /api/tags), for pickers and the tag filter. */
+  const tags = ref<TaskTag[]>([])
 
   // --- loading ------------------------------------------------------------------------------------
 
@@ -110,6 +113,20 @@ export const useTasksStore = defineStore('shared.tasks', () => {
     }
   }
 
+  /** The company's tags; empty when the caller may not read them. */
+  async function loadTags(): Promise<void> {
+    if (!auth.can('tags.tag:read')) {
+      tags.value = []
+      return
+    }
+    try {
+      const all = await unwrap(api.GET('/api/tags'))
+      tags.value = all.map((tag) => ({ id: tag.id, name: tag.name, color: tag.color }))
+    } catch {
+      tags.value = []
+    }
+  }
+
   function personName(id: string | null): string | null {
     if (!id) return null
     return people.value.find((p) => p.id === id)?.name ?? null
@@ -144,6 +161,15 @@ export const useTasksStore = defineStore('shared.tasks', () => {
   async function update(task: Pick<Task, 'id' | 'version'>, changes: TaskUpdate): Promise<Task> {
     const saved = await unwrap(
       api.PATCH('/api/tasks/{task_id}', { params: { path: { task_id: task.id } }, body: { ...changes, version: task.version } }),
+    )
+    remember(saved)
+    return saved
+  }
+
+  /** Replace the tags of a task (PUT …/tags; the task's version stays). */
+  async function setTags(task: Pick<Task, 'id'>, tagIds: string[]): Promise<Task> {
+    const saved = await unwrap(
+      api.PUT('/api/tasks/{task_id}/tags', { params: { path: { task_id: task.id } }, body: { tag_ids: tagIds } }),
     )
     remember(saved)
     return saved
@@ -270,12 +296,15 @@ export const useTasksStore = defineStore('shared.tasks', () => {
     boardLoaded,
     boardTruncated,
     people,
+    tags,
     loadList,
     loadBoard,
     loadPeople,
+    loadTags,
     personName,
     create,
     update,
+    setTags,
     fetchOne,
     move,
     setDone,

@@ -19,6 +19,7 @@ export function task(over: Partial<Task> = {}): Task {
     subtasks: [],
     position: 0,
     completed_at: null,
+    tags: [],
     version: 1,
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',

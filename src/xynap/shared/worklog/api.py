@@ -4,6 +4,10 @@ Nothing here filters by tenant: the request's session only sees the caller's com
 scopes come from ``Access``: tasks belong to their assignee, notes to their author. A record
 outside the read scope is reported as missing (404); a visible record outside the write scope is
 refused with 403 ``permission_scope``.
+
+Tags on tasks are links to the shared tags (``task_tags``): they come with every task read (one
+query per page), are set with ``tag_ids`` on create/update or ``PUT /{task_id}/tags``, and do not
+change the task's version (like contact tags).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core.db import utcnow
@@ -24,7 +28,9 @@ from xynap.core.pagination import Page, paginate
 from xynap.core.security.permissions import Access
 from xynap.platform.auth.deps import DbDep, require
 from xynap.platform.users.models import User
-from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, Task
+from xynap.shared.contacts.schemas import TagRef
+from xynap.shared.tags.models import Tag
+from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, Task, TaskTag
 from xynap.shared.worklog.schemas import (
     ActivityRead,
     NoteCreate,
@@ -36,6 +42,7 @@ from xynap.shared.worklog.schemas import (
     TaskPriority,
     TaskRead,
     TaskStatus,
+    TaskTagsSet,
     TaskUpdate,
 )
 
@@ -82,14 +89,58 @@ def _subtasks(items: list[Subtask]) -> list[dict[str, Any]]:
     return [{"id": str(s.id or uuid.uuid4()), "title": s.title, "done": s.done} for s in items]
 
 
-def _task_payload(task: Task, **extra: Any) -> dict[str, Any]:
+def _task_payload(task: Task, tag_ids: list[uuid.UUID], **extra: Any) -> dict[str, Any]:
     return {"id": task.id, "title": task.title, "status": task.status, "priority": task.priority,
             "due_date": task.due_date, "assigned_to": task.assigned_to, "contact_id": task.linked_contact_id,
-            "entity_type": task.linked_entity_type, "entity_id": task.linked_entity_id, **extra}
+            "entity_type": task.linked_entity_type, "entity_id": task.linked_entity_id, "tag_ids": tag_ids, **extra}
 
 
-def _publish_task(db: AsyncSession, name: str, task: Task, **extra: Any) -> None:
-    publish(db, name, _task_payload(task, **extra), permission=TASK_READ, owner_id=task.assigned_to)
+async def _publish_task(db: AsyncSession, name: str, task: Task, **extra: Any) -> None:
+    tag_ids = [t.id for t in (await _tags_of(db, [task.id]))[task.id]]
+    publish(db, name, _task_payload(task, tag_ids, **extra), permission=TASK_READ, owner_id=task.assigned_to)
+
+
+async def _tags_of(db: AsyncSession, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
+    """{task id: its tags by name}, in one query for a whole page."""
+    out: dict[uuid.UUID, list[Tag]] = {task_id: [] for task_id in task_ids}
+    if not task_ids:
+        return out
+    rows = await db.execute(select(TaskTag.task_id, Tag).join(Tag, Tag.id == TaskTag.tag_id)
+                            .where(TaskTag.task_id.in_(task_ids)).order_by(Tag.name, Tag.id))
+    for task_id, tag in rows:
+        out[task_id].append(tag)
+    return out
+
+
+async def _read_tasks(db: AsyncSession, tasks: list[Task]) -> list[TaskRead]:
+    tags = await _tags_of(db, [t.id for t in tasks])
+    return [TaskRead.model_validate(t).model_copy(update={"tags": [TagRef.model_validate(tag) for tag in tags[t.id]]})
+            for t in tasks]
+
+
+async def _read_task(db: AsyncSession, task: Task) -> TaskRead:
+    return (await _read_tasks(db, [task]))[0]
+
+
+async def _checked_tags(db: AsyncSession, tag_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The wanted tag ids without repeats; each must be a tag of this company (the session sees no other's)."""
+    wanted = list(dict.fromkeys(tag_ids))
+    known = set(await db.scalars(select(Tag.id).where(Tag.id.in_(wanted)))) if wanted else set()
+    unknown = [str(tag_id) for tag_id in wanted if tag_id not in known]
+    if unknown:
+        raise _invalid("tag_ids", f"no tag of your company has the id(s) {', '.join(unknown)}", "invalid_tag")
+    return wanted
+
+
+async def _set_tags(db: AsyncSession, task: Task, wanted: list[uuid.UUID]) -> None:
+    current = set(await db.scalars(select(TaskTag.tag_id).where(TaskTag.task_id == task.id)))
+    gone = current - set(wanted)
+    if gone:
+        await db.execute(delete(TaskTag).where(TaskTag.task_id == task.id, TaskTag.tag_id.in_(gone))
+                         .execution_options(synchronize_session=False))
+    for tag_id in wanted:
+        if tag_id not in current:
+            db.add(TaskTag(task_id=task.id, tag_id=tag_id))
 
 
 def _set_status(task: Task, status: str) -> bool:
@@ -137,6 +188,7 @@ async def list_tasks(
     linked_entity_type: Annotated[str | None, Query(max_length=50)] = None,
     linked_entity_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Part of the title")] = None,
+    tag: Annotated[uuid.UUID | None, Query(description="Only tasks carrying this tag (a tag id)")] = None,
     sort: Annotated[TaskSort, Query(description="due_date, created_at, priority or position; - for descending")]
     = "-created_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -168,11 +220,13 @@ async def list_tasks(
         stmt = stmt.where(Task.linked_entity_id == linked_entity_id)
     if q:
         stmt = stmt.where(Task.title.icontains(q, autoescape=True))
+    if tag is not None:
+        stmt = stmt.where(Task.id.in_(select(TaskTag.task_id).where(TaskTag.tag_id == tag)))
     descending = sort.startswith("-")
     expr, value, kind = TASK_SORT_KEYS[sort.lstrip("-")]
     rows, next_cursor = await page(db, stmt, keys=[Key(expr, value, kind, descending)], id_col=Task.id,
                                    limit=limit, cursor=cursor, id_descending=descending)
-    return Page(items=[TaskRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=await _read_tasks(db, list(rows)), next_cursor=next_cursor)
 
 
 @tasks_router.post("", response_model=TaskRead, status_code=201, summary="Create a task")
@@ -182,6 +236,7 @@ async def create_task(body: TaskCreate, db: DbDep,
     assignee = body.assigned_to if "assigned_to" in body.model_fields_set else me
     access.ensure_owner(assignee)
     await _ensure_user(db, assignee, "assigned_to")
+    tag_ids = await _checked_tags(db, body.tag_ids or [])
     task = Task(title=body.title, description=body.description, status=body.status, priority=body.priority,
                 due_date=body.due_date, assigned_to=assignee, created_by=me,
                 linked_contact_id=body.linked_contact_id, linked_entity_type=body.linked_entity_type,
@@ -190,15 +245,17 @@ async def create_task(body: TaskCreate, db: DbDep,
                 completed_at=utcnow() if body.status == "done" else None)
     db.add(task)
     await db.flush()
-    _publish_task(db, "task.created", task)
+    await _set_tags(db, task, tag_ids)
+    await db.flush()
+    await _publish_task(db, "task.created", task)
     if task.status == "done":
-        _publish_task(db, "task.completed", task)
-    return TaskRead.model_validate(task)
+        await _publish_task(db, "task.completed", task)
+    return await _read_task(db, task)
 
 
 @tasks_router.get("/{task_id}", response_model=TaskRead, summary="One task")
 async def get_task(task_id: uuid.UUID, db: DbDep, access: TaskRead_) -> TaskRead:
-    return TaskRead.model_validate(await _visible_task(db, task_id, access))
+    return await _read_task(db, await _visible_task(db, task_id, access))
 
 
 @tasks_router.patch("/{task_id}", response_model=TaskRead, summary="Change a task")
@@ -207,10 +264,11 @@ async def update_task(task_id: uuid.UUID, body: TaskUpdate, db: DbDep, read: Tas
     task = await _visible_task(db, task_id, read)
     access.ensure_owner(task.assigned_to)
     check_version(task, body.version)
-    changes = body.model_dump(exclude_unset=True, exclude={"version", "status", "subtasks"})
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "status", "subtasks", "tag_ids"})
     if "assigned_to" in changes and changes["assigned_to"] != task.assigned_to:
         access.ensure_owner(changes["assigned_to"])  # nobody hands a task out of their own write scope
         await _ensure_user(db, changes["assigned_to"], "assigned_to")
+    tag_ids = await _checked_tags(db, body.tag_ids) if body.tag_ids is not None else None
     # queries first, changes after: one UPDATE, so the version goes up by one
     moved = body.status is not None and body.status != task.status
     position = await _end_of_column(db, body.status) if moved else task.position
@@ -224,10 +282,24 @@ async def update_task(task_id: uuid.UUID, body: TaskUpdate, db: DbDep, read: Tas
         task.position = position
     changed = sorted(set(body.model_fields_set) - {"version"})
     await db.flush()
-    _publish_task(db, "task.updated", task, changed=changed)
+    if tag_ids is not None:
+        await _set_tags(db, task, tag_ids)
+        await db.flush()
+    await _publish_task(db, "task.updated", task, changed=changed)
     if completed:
-        _publish_task(db, "task.completed", task)
-    return TaskRead.model_validate(task)
+        await _publish_task(db, "task.completed", task)
+    return await _read_task(db, task)
+
+
+@tasks_router.put("/{task_id}/tags", response_model=TaskRead, summary="Set the tags of a task")
+async def set_task_tags(task_id: uuid.UUID, body: TaskTagsSet, db: DbDep, read: TaskRead_,
+                        access: Annotated[Access, require("tasks.task:update")]) -> TaskRead:
+    task = await _visible_task(db, task_id, read)
+    access.ensure_owner(task.assigned_to)
+    await _set_tags(db, task, await _checked_tags(db, body.tag_ids))
+    await db.flush()
+    await _publish_task(db, "task.updated", task, changed=["tag_ids"])
+    return await _read_task(db, task)
 
 
 @tasks_router.post("/{task_id}/move", response_model=TaskRead, summary="Move a task on the board")
@@ -258,10 +330,10 @@ async def move_task(task_id: uuid.UUID, body: TaskMove, db: DbDep, read: TaskRea
     completed = _set_status(task, body.status)
     task.position = at
     await db.flush()
-    _publish_task(db, "task.updated", task, changed=["position", "status"])
+    await _publish_task(db, "task.updated", task, changed=["position", "status"])
     if completed:
-        _publish_task(db, "task.completed", task)
-    return TaskRead.model_validate(task)
+        await _publish_task(db, "task.completed", task)
+    return await _read_task(db, task)
 
 
 @tasks_router.delete("/{task_id}", status_code=204, summary="Delete a task")
@@ -269,7 +341,7 @@ async def delete_task(task_id: uuid.UUID, db: DbDep, read: TaskRead_,
                       access: Annotated[Access, require("tasks.task:delete")]) -> Response:
     task = await _visible_task(db, task_id, read)
     access.ensure_owner(task.assigned_to)
-    _publish_task(db, "task.deleted", task)
+    await _publish_task(db, "task.deleted", task)
     await db.delete(task)
     await db.flush()
     return Response(status_code=204)

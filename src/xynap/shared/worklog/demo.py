@@ -10,8 +10,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from xynap.core.db import utcnow
-from xynap.shared.worklog.models import Activity, Note, Task
+from xynap.shared.tags.models import Tag
+from xynap.shared.worklog.models import Activity, Note, Task, TaskTag
 
 # assignee key, title, description, status, priority, due in days (None: no date), subtasks
 DEMO_TASKS: tuple[tuple[str, str, str, str, str, int | None, tuple[tuple[str, bool], ...]], ...] = (
@@ -34,6 +37,14 @@ DEMO_TASKS: tuple[tuple[str, str, str, str, str, int | None, tuple[tuple[str, bo
     ("external", "Jahresabschluss-Unterlagen prüfen", "Belege vom Dezember fehlen noch.", "open", "urgent",
      -2, ()),
 )
+
+# task title -> tag names: the contacts demo's tags (it runs first, sort order 10 < 20), made here when missing
+DEMO_TASK_TAGS: dict[str, tuple[str, ...]] = {
+    "Angebot für Bäckerei Schmidt nachfassen": ("Kunde",),
+    "Wartungsvertrag Müller GmbH verlängern": ("Kunde", "VIP"),
+    "Druckerproblem im Büro 2 klären": ("Lieferant",),
+}
+DEMO_TAG_COLORS = {"Kunde": "#22c55e", "VIP": "#eab308", "Lieferant": "#0ea5e9"}
 
 # author key, content (Markdown), pinned
 DEMO_NOTES: tuple[tuple[str, str, bool], ...] = (
@@ -64,19 +75,23 @@ async def demo(session: Any, tenant_id: uuid.UUID, users: dict[str, Any]) -> Non
     now = utcnow()
     creator = who("manager")
     positions: dict[str, int] = {}
+    tasks: dict[str, Task] = {}
     for key, title, description, status, priority, due_in, subtasks in DEMO_TASKS:
         assignee = who(key)
         if assignee is None:
             continue
         position = positions.get(status, 0)
         positions[status] = position + 1
-        session.add(Task(
+        tasks[title] = task = Task(
             tenant_id=tenant_id, title=title, description=description, status=status, priority=priority,
             due_date=today + dt.timedelta(days=due_in) if due_in is not None else None,
             assigned_to=assignee.id, created_by=(creator or assignee).id, position=position,
             subtasks=[{"id": str(uuid.uuid4()), "title": t, "done": done} for t, done in subtasks],
             completed_at=now - dt.timedelta(days=1) if status == "done" else None,
-        ))
+        )
+        session.add(task)
+    await session.flush()
+    await _tag_tasks(session, tenant_id, tasks)
     for key, content, pinned in DEMO_NOTES:
         author = who(key)
         if author is not None:
@@ -86,3 +101,17 @@ async def demo(session: Any, tenant_id: uuid.UUID, users: dict[str, Any]) -> Non
         session.add(Activity(tenant_id=tenant_id, type=kind, summary=summary, details={"demo": True},
                              user_id=user.id if user else None, occurred_at=now - dt.timedelta(hours=hours_ago)))
     await session.flush()
+
+
+async def _tag_tasks(session: Any, tenant_id: uuid.UUID, tasks: dict[str, Task]) -> None:
+    """Tag a few demo tasks, reusing the company's tags by name (the contacts demo may have made them)."""
+    names = {name for wanted in DEMO_TASK_TAGS.values() for name in wanted}
+    tags = {t.name: t for t in await session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    for name in sorted(names - tags.keys()):
+        tags[name] = Tag(tenant_id=tenant_id, name=name, color=DEMO_TAG_COLORS.get(name, "#64748b"))
+        session.add(tags[name])
+    await session.flush()
+    for title, wanted in DEMO_TASK_TAGS.items():
+        if title in tasks:
+            for name in wanted:
+                session.add(TaskTag(tenant_id=tenant_id, task_id=tasks[title].id, tag_id=tags[name].id))

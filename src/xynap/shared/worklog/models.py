@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xynap.core.db import Base, IdMixin, TenantMixin, TimestampMixin, VersionMixin, utcnow
@@ -42,6 +42,17 @@ class Task(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):
     subtasks: Mapped[list[Any]] = mapped_column(default=list)  # [{"id", "title", "done"}]
     position: Mapped[int] = mapped_column(Integer, default=0)  # order within the board column
     completed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class TaskTag(IdMixin, TenantMixin, Base):
+    """A tag on a task (tags are the shared ``tags`` component; registered there for usage counts)."""
+
+    __tablename__ = "task_tags"
+    # (tag_id, task_id): "tasks with tag X" is an index-only lookup
+    __table_args__ = (UniqueConstraint("task_id", "tag_id"), Index("ix_task_tags_tag_task", "tag_id", "task_id"))
+
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tags.id", ondelete="CASCADE"))
 
 
 class Note(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xynap.shared.contacts.schemas import TagRef  # the shared tag reference {id, name, color}
+
 TaskStatus = Literal["open", "in_progress", "done"]
 TaskPriority = Literal["low", "medium", "high", "urgent"]
 ENTITY_TYPE = r"^[a-z][a-z0-9_.]{0,49}$"
@@ -56,6 +58,7 @@ class TaskRead(BaseModel):
     subtasks: list[SubtaskRead]
     position: int
     completed_at: dt.datetime | None
+    tags: list[TagRef] = Field(default_factory=list, description="The task's tags, by name")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -73,6 +76,8 @@ class TaskCreate(BaseModel):
     linked_entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     linked_entity_id: uuid.UUID | None = None
     subtasks: list[Subtask] = Field(default_factory=list, max_length=100)
+    tag_ids: list[uuid.UUID] | None = Field(default=None, max_length=100,
+                                            description="Tags of the company (/api/tags); replaces the task's tags")
 
 
 class TaskUpdate(BaseModel):
@@ -87,11 +92,17 @@ class TaskUpdate(BaseModel):
     linked_entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     linked_entity_id: uuid.UUID | None = None
     subtasks: list[Subtask] | None = Field(default=None, max_length=100)
+    tag_ids: list[uuid.UUID] | None = Field(default=None, max_length=100,
+                                            description="Tags of the company (/api/tags); replaces the task's tags")
 
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, ("version", "title", "description", "status", "priority", "subtasks"))
+        return _refuse_nulls(data, ("version", "title", "description", "status", "priority", "subtasks", "tag_ids"))
+
+
+class TaskTagsSet(BaseModel):
+    tag_ids: list[uuid.UUID] = Field(max_length=100, description="The task's tags afterwards (empty: none)")
 
 
 class TaskMove(BaseModel):
