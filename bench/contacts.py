@@ -572,6 +572,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.contacts", description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=("postgresql", "sqlite", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="small data (PostgreSQL 50,000, SQLite 20,000)")
+    parser.add_argument("--quick-engine", action="append", default=[], choices=("postgresql", "sqlite"),
+                        help="small data for this engine only (repeatable)")
     docs = parser.add_mutually_exclusive_group()
     docs.add_argument("--docs", dest="docs", action="store_true", default=None)
     docs.add_argument("--no-docs", dest="docs", action="store_false")
@@ -582,10 +584,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = []
     try:
         for engine in engines:
-            result = asyncio.run(measure_engine(engine, args.quick, workdir))
+            result = asyncio.run(measure_engine(engine, args.quick or engine in args.quick_engine, workdir))
             result["targets"] = targets(result)
             RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            name = f"contacts-{engine}{'-quick' if args.quick else ''}.json"
+            name = f"contacts-{engine}{'-quick' if result['quick'] else ''}.json"
             (RESULTS_DIR / name).write_text(json.dumps(result, indent=2, default=str))
             results.append(result)
             for t in result["targets"]:
