@@ -268,9 +268,18 @@ class Database:
         )
         # Read-only sessions on PostgreSQL skip BEGIN/COMMIT. SQLite keeps its (local, cheap)
         # transactions, which also give a multi-statement read one snapshot.
-        self.read_engine: AsyncEngine | None = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else None
-        )
+        self.read_engine: AsyncEngine | None = None
+        if self.dialect == "postgresql":
+            # A pool of its own, in autocommit. Its connections plan every statement with its values:
+            # tenants differ in size by orders of magnitude (1,000 vs 1,000,000 contacts), and a cached
+            # generic plan, chosen without the tenant id and the LIMIT (asyncpg prepares statements), can
+            # be catastrophic for one of them — sorting a million rows for a 50-row page. Writes (imports:
+            # one statement executed a thousand times) keep the plan cache on the main pool.
+            read_kwargs: dict[str, Any] = {"pool_pre_ping": False, "pool_size": 10, "max_overflow": 10}
+            read_kwargs.update(engine_kwargs)
+            read_kwargs.update(isolation_level="AUTOCOMMIT",
+                               connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
+            self.read_engine = create_async_engine(url, **read_kwargs)
         # Single-record reads of read-only sessions bypass the ORM on PostgreSQL (xynap.core.reads);
         # started by start_fast_reader() so that plain scripts and tests need no extra pool.
         self.fast_reader: Any = None
@@ -319,6 +328,8 @@ class Database:
         if self.fast_reader is not None:
             reader, self.fast_reader = self.fast_reader, None
             await reader.close()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
 

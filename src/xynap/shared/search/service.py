@@ -51,8 +51,10 @@ log = logging.getLogger("xynap.search")
 MATCH_CAP = 10_000  # candidates counted for facets (PostgreSQL)
 RANK_CAP = 2_000  # candidates ranked for hits (PostgreSQL): beyond it a query is too broad to rank well anyway
 _PLANNER = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
-PLAN_PINNED = "SELECT " + ", ".join(f"set_config('{k}', 'off', true)" for k in _PLANNER)
-PLAN_DEFAULT = "SELECT " + ", ".join(f"set_config('{k}', 'on', true)" for k in _PLANNER)
+# Transaction-local in a read-write session; session-wide (and reset in ``finally``) in a read-only one,
+# which runs in autocommit on PostgreSQL, where a transaction-local setting would end with its statement.
+PLAN_PINNED = "SELECT " + ", ".join(f"set_config('{k}', 'off', :local)" for k in _PLANNER)
+PLAN_DEFAULT = "SELECT " + ", ".join(f"set_config('{k}', 'on', :local)" for k in _PLANNER)
 BUCKETS = ("today", "last_7_days", "last_30_days", "older")
 DOC = SearchDocument.__table__
 
@@ -387,7 +389,7 @@ async def search(db: AsyncSession, principal: Principal, text: str, *, module_op
         # MATCH_CAP), then one primary-key probe per candidate into search_documents. The planner
         # cannot estimate marker selectivity and otherwise picks a sequential scan "until the LIMIT is
         # reached", or walks a big tenant's documents for a hash join — so pin it for these statements.
-        await db.execute(sql(PLAN_PINNED))
+        await db.execute(sql(PLAN_PINNED), {"local": not db.sync_session.info.get("read_only")})
     try:
         # facets: one grouped count over (at most MATCH_CAP) visible matches, folded in Python so that
         # each facet ignores its own filter but honours the others (multi-select facets)
@@ -426,7 +428,7 @@ async def search(db: AsyncSession, principal: Principal, text: str, *, module_op
         return Result([], 0, True, facets, [s for s, _ in allowed])
     finally:
         if dialect == "postgresql":
-            await db.execute(sql(PLAN_DEFAULT))
+            await db.execute(sql(PLAN_DEFAULT), {"local": not db.sync_session.info.get("read_only")})
 
     wanted_types = set(types) if types else None
     by_type: dict[str, int] = defaultdict(int)
