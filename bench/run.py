@@ -919,7 +919,7 @@ async def main(opts: Options, argv: Sequence[str]) -> dict[str, Any]:
             if len(runs) > 1:
                 result["runs_rps"] = [r["rps"] for r in runs]
             result.update(description=SCENARIOS[name], path=spec.path, connections=spec.connections,
-                          tenants_present=tenants_present, distinct_tenants=len(spec.tenants), **quiet)
+                          tenants_present=tenants_present, distinct_tenants=len(spec.variants or spec.tenants), **quiet)
             scenarios[name] = result
             flag = "" if not result["non_2xx"] and not result["socket_errors"] else \
                 f"  (!! {result['non_2xx']} non-2xx, {result['socket_errors']} socket errors)"
