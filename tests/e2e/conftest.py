@@ -75,8 +75,9 @@ def artifacts() -> Path:
 
 
 @contextmanager
-def _running_server(frontend_dist: Path, *, demo: bool) -> Iterator[Server]:
-    """`xynap serve` on a fresh SQLite database in a temporary directory; with `demo`, seeded by `xynap demo`."""
+def _running_server(frontend_dist: Path, *, demo: bool, worker: bool = False) -> Iterator[Server]:
+    """`xynap serve` on a fresh SQLite database in a temporary directory; with `demo`, seeded by `xynap demo`;
+    with `worker`, the job worker runs in the server process (for features that run as jobs, e.g. imports)."""
     data_dir = Path(tempfile.mkdtemp(prefix="xynap-e2e-"))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XYNAP_")}
@@ -89,7 +90,7 @@ def _running_server(frontend_dist: Path, *, demo: bool) -> Iterator[Server]:
         "XYNAP_LOGIN_MAX_FAILURES_PER_IP": "100000",
         "XYNAP_LOG_JSON": "false",
         "XYNAP_LOG_LEVEL": "WARNING",
-        "XYNAP_RUN_WORKER": "false",
+        "XYNAP_RUN_WORKER": "true" if worker else "false",
         "NO_COLOR": "1",
     })
     _run(["migrate"], env, "create the schema")
@@ -98,7 +99,8 @@ def _running_server(frontend_dist: Path, *, demo: bool) -> Iterator[Server]:
 
     log_path = data_dir / "server.log"
     log = log_path.open("w")
-    proc = subprocess.Popen(_xynap() + ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)] + ([] if worker else ["--no-worker"])
+    proc = subprocess.Popen(_xynap() + serve,
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60

@@ -4,71 +4,23 @@ result → the contact is in the list. Also the export menu."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import _free_port, _run, _xynap
-from tests.e2e.support import ACCESS_TTL_SECONDS, ADMIN_EMAIL, PASSWORD, Server, api_login
+from tests.e2e.conftest import _running_server
+from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
 
 
 @pytest.fixture(scope="module")
 def server(frontend_dist: Path) -> Iterator[Server]:
     """Like the shared demo server, but with the job worker running in the server process: the import
     runs as a job (the shared server is started with --no-worker)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="xynap-e2e-import-"))
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XYNAP_")}
-    env.update({
-        "XYNAP_DATA_DIR": str(data_dir),
-        "XYNAP_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'xynap.db'}",
-        "XYNAP_SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-hs256-0123456789abcdef",
-        "XYNAP_FRONTEND_DIR": str(frontend_dist),
-        "XYNAP_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TTL_SECONDS),
-        "XYNAP_LOGIN_MAX_FAILURES_PER_IP": "100000",
-        "XYNAP_LOG_JSON": "false",
-        "XYNAP_LOG_LEVEL": "WARNING",
-        "NO_COLOR": "1",
-    })
-    _run(["migrate"], env, "create the schema")
-    _run(["demo", "--port", str(port)], env, "seed the demo company")
-    log_path = data_dir / "server.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(_xynap() + ["serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"xynap serve exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}",
-                            pytrace=False)
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"xynap serve did not answer within 60 s:\n{log_path.read_text()[-4000:]}", pytrace=False)
-            time.sleep(0.2)
-        yield Server(port=port, base_url=f"http://demo.localhost:{port}", console_url=f"http://localhost:{port}")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with _running_server(frontend_dist, demo=True, worker=True) as running:
+        yield running
 
 
 def login(page: Page) -> None:
