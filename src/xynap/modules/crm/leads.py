@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core.db import utcnow
@@ -30,6 +30,7 @@ from xynap.shared.contacts import duplicates
 from xynap.shared.contacts import service as contacts_service
 from xynap.shared.contacts.models import Contact, ContactRelation
 from xynap.shared.tags.models import Tag
+from xynap.shared.tags.service import replace_tag_links
 
 LEAD_READ = "crm.lead:read"
 TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone", "region", "message", "source")
@@ -56,12 +57,7 @@ async def tag_ids_of(db: AsyncSession, lead_id: uuid.UUID) -> set[uuid.UUID]:
 
 
 async def set_tags(db: AsyncSession, lead: Lead, tag_ids: Sequence[uuid.UUID], current: set[uuid.UUID]) -> None:
-    wanted = set(tag_ids)
-    if current - wanted:
-        await db.execute(delete(LeadTag).where(LeadTag.lead_id == lead.id, LeadTag.tag_id.in_(current - wanted)))
-    for tag_id in dict.fromkeys(tag_ids):
-        if tag_id not in current:
-            db.add(LeadTag(lead_id=lead.id, tag_id=tag_id))
+    await replace_tag_links(db, LeadTag, LeadTag.lead_id, lead.id, tag_ids, current=current)
 
 
 async def tags_by_lead(db: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[TagRef]]:

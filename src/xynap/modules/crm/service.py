@@ -25,6 +25,7 @@ from xynap.modules.crm.schemas import DealItemIn, DealItemRead, DealRead, StageS
 from xynap.shared.contacts.models import Contact
 from xynap.shared.contacts.service import ensure_user, field_definitions, validate_custom_fields
 from xynap.shared.tags.models import Tag
+from xynap.shared.tags.service import replace_tag_links
 
 DEAL_READ = "crm.deal:read"
 POSITION_GAP = 1024  # room for ~10 moves between two cards before the stage is renumbered
@@ -172,13 +173,7 @@ async def tags_by_deal(db: AsyncSession, deal_ids: Sequence[uuid.UUID]) -> dict[
 
 
 async def set_tags(db: AsyncSession, deal: Deal, tag_ids: list[uuid.UUID]) -> None:
-    current = set(await db.scalars(select(DealTag.tag_id).where(DealTag.deal_id == deal.id)))
-    wanted = set(tag_ids)
-    if current - wanted:
-        await db.execute(delete(DealTag).where(DealTag.deal_id == deal.id, DealTag.tag_id.in_(current - wanted)))
-    for tag_id in tag_ids:
-        if tag_id not in current:
-            db.add(DealTag(deal_id=deal.id, tag_id=tag_id))
+    await replace_tag_links(db, DealTag, DealTag.deal_id, deal.id, tag_ids)
 
 
 async def replace_items(db: AsyncSession, deal: Deal, rows: list[dict[str, Any]]) -> None:

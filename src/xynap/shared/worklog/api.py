@@ -17,7 +17,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core.db import utcnow
@@ -30,6 +30,7 @@ from xynap.platform.auth.deps import DbDep, require
 from xynap.platform.users.models import User
 from xynap.shared.contacts.schemas import TagRef
 from xynap.shared.tags.models import Tag
+from xynap.shared.tags.service import replace_tag_links
 from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, Task, TaskTag
 from xynap.shared.worklog.schemas import (
     ActivityRead,
@@ -133,14 +134,7 @@ async def _checked_tags(db: AsyncSession, tag_ids: list[uuid.UUID]) -> list[uuid
 
 
 async def _set_tags(db: AsyncSession, task: Task, wanted: list[uuid.UUID]) -> None:
-    current = set(await db.scalars(select(TaskTag.tag_id).where(TaskTag.task_id == task.id)))
-    gone = current - set(wanted)
-    if gone:
-        await db.execute(delete(TaskTag).where(TaskTag.task_id == task.id, TaskTag.tag_id.in_(gone))
-                         .execution_options(synchronize_session=False))
-    for tag_id in wanted:
-        if tag_id not in current:
-            db.add(TaskTag(task_id=task.id, tag_id=tag_id))
+    await replace_tag_links(db, TaskTag, TaskTag.task_id, task.id, wanted)
 
 
 def _set_status(task: Task, status: str) -> bool:
