@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -153,8 +154,9 @@ async def test_refresh_reuse_revokes_the_whole_family(factory, client):
     first = await client.post("/api/refresh", json={"refresh_token": session.refresh_token}, headers=headers)
     assert first.status_code == 200, first.text
     newer = first.json()["refresh_token"]
-    # the spent token comes back (a thief's copy): refused, and the session ends
-    reused = await client.post("/api/refresh", json={"refresh_token": session.refresh_token}, headers=headers)
+    # the spent token comes back from another client (a thief's copy): refused, and the session ends
+    reused = await client.post("/api/refresh", json={"refresh_token": session.refresh_token},
+                               headers={**headers, "User-Agent": "curl/8.0"})
     assert_problem(reused, 401, "refresh_reused")
     assert_problem(await client.post("/api/refresh", json={"refresh_token": newer}, headers=headers),
                    401, "refresh_revoked")
@@ -162,6 +164,44 @@ async def test_refresh_reuse_revokes_the_whole_family(factory, client):
     other = await factory.login(tenant, (await client.get("/api/me", headers=session.headers)).json()["email"])
     ok = await client.post("/api/refresh", json={"refresh_token": other.refresh_token}, headers=headers)
     assert ok.status_code == 200, ok.text
+
+
+async def test_a_lost_refresh_answer_does_not_end_the_login(factory, client, runtime):
+    """A browser reloading mid-refresh sends its spent token again: the same client gets fresh tokens
+    within the grace period; the same replay later ends the login like any other reuse."""
+    from sqlalchemy import update
+
+    from xynap.core.db import utcnow
+    from xynap.core.security.tokens import hash_refresh_secret
+    from xynap.platform.auth.models import RefreshToken
+
+    tenant = await factory.tenant()
+    session = await factory.member(tenant, "staff")
+    headers = {"X-Tenant": tenant.slug, "User-Agent": "Mozilla/5.0 (X11) Firefox/140.0"}
+    first = await client.post("/api/refresh", json={"refresh_token": session.refresh_token}, headers=headers)
+    assert first.status_code == 200, first.text
+    # the answer never reached the page; it sends the spent token again
+    again = await client.post("/api/refresh", json={"refresh_token": session.refresh_token}, headers=headers)
+    assert again.status_code == 200, again.text
+    renewed = again.json()
+    assert renewed["refresh_token"] not in (session.refresh_token, first.json()["refresh_token"])
+    assert (await client.get("/api/me", headers={"Authorization": f"Bearer {renewed['access_token']}",
+                                                  "X-Tenant": tenant.slug})).status_code == 200
+    # the renewed token rotates on as usual
+    onward = await client.post("/api/refresh", json={"refresh_token": renewed["refresh_token"]}, headers=headers)
+    assert onward.status_code == 200, onward.text
+
+    # after the grace period the same replay is theft: the whole login ends
+    async with runtime.db.session(platform=True) as db:
+        await db.execute(update(RefreshToken).where(
+            RefreshToken.token_hash == hash_refresh_secret(session.refresh_token))
+            .values(used_at=utcnow() - dt.timedelta(seconds=runtime.settings.refresh_reuse_grace_seconds + 5)))
+        await db.commit()
+    late = await client.post("/api/refresh", json={"refresh_token": session.refresh_token}, headers=headers)
+    assert_problem(late, 401, "refresh_reused")
+    latest = onward.json()["refresh_token"]
+    assert_problem(await client.post("/api/refresh", json={"refresh_token": latest}, headers=headers),
+                   401, "refresh_revoked")
 
 
 async def test_refresh_token_of_another_tenant_is_refused(factory, client):

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     secret_key: str = ""  # empty: generated once and kept in data_dir/secret.key
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # A spent refresh token presented again by the same client (IP + user agent) this soon is a lost
+    # response (a page reload mid-refresh), not a stolen copy: it gets fresh tokens instead of ending the login.
+    refresh_reuse_grace_seconds: int = 30
     tenant_cache_ttl_seconds: float = 30.0
     permission_cache_ttl_seconds: float = 10.0
 

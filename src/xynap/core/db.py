@@ -143,9 +143,11 @@ def tenant_tables() -> list[str]:
 
 # A session bound to no tenant may only touch rows without tenant (platform rows of the optional
 # tables); tenant-owned tables have NOT NULL tenant_id, so for them this is plain equality.
+# The settings sit in scalar sub-selects so PostgreSQL evaluates them once per statement (an InitPlan)
+# instead of twice per row plus a text-to-uuid cast: a 100,000-deal forecast spent 44 % of its time there.
 RLS_PREDICATE = (
-    "(current_setting('xynap.platform', true) = 'on' "
-    "OR tenant_id IS NOT DISTINCT FROM NULLIF(current_setting('xynap.tenant_id', true), '')::uuid)"
+    "((SELECT current_setting('xynap.platform', true)) = 'on' "
+    "OR tenant_id IS NOT DISTINCT FROM (SELECT NULLIF(current_setting('xynap.tenant_id', true), '')::uuid))"
 )
 
 

@@ -88,6 +88,10 @@ async def page(session: AsyncSession, stmt: Select[Any], *, keys: Sequence[Key],
             equal.append(key.expr == value)
         clauses.append(and_(*equal, id_col < last_id if id_descending else id_col > last_id))
         stmt = stmt.where(or_(*clauses))
+        # redundant range on the first key so the index scan starts at the cursor (see pagination.paginate)
+        first, first_value = keys[0], values[0]
+        if first_value is not None:
+            stmt = stmt.where(first.expr <= first_value if first.descending else first.expr >= first_value)
     order = [k.expr.desc() if k.descending else k.expr.asc() for k in keys]
     order.append(id_col.desc() if id_descending else id_col.asc())
     rows = (await session.scalars(stmt.order_by(*order).limit(limit + 1))).all()

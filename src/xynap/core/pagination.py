@@ -115,10 +115,13 @@ async def paginate(session: AsyncSession, stmt: Select[Any], *, model: Any, sort
     if cursor:
         value, last_id = decode_cursor(cursor)
         value = _cursor_value(value, column)
+        # The plain range next to the OR is redundant for the result but is what makes it an index
+        # condition: without it PostgreSQL walks the sort index from its start and drops every row
+        # before the cursor (25,000 rows for a page in the middle of 50,000 contacts).
         if descending:
-            stmt = stmt.where(or_(column < value, and_(column == value, id_col < last_id)))
+            stmt = stmt.where(column <= value, or_(column < value, and_(column == value, id_col < last_id)))
         else:
-            stmt = stmt.where(or_(column > value, and_(column == value, id_col > last_id)))
+            stmt = stmt.where(column >= value, or_(column > value, and_(column == value, id_col > last_id)))
     order = (column.desc(), id_col.desc()) if descending else (column.asc(), id_col.asc())
     rows = (await session.scalars(stmt.order_by(*order).limit(limit + 1))).all()
     next_cursor = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import String, Uuid
+from sqlalchemy import String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xynap.core.db import Base, IdMixin, utcnow
@@ -28,5 +28,7 @@ class RefreshToken(Base, IdMixin):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # a hand-over link's token (sign-up, setup): spent once, never renewed within the reload grace period
+    single_use: Mapped[bool] = mapped_column(default=False, server_default=false())
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)

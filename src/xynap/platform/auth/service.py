@@ -33,12 +33,13 @@ def normalize_email(email: str) -> str:
 
 
 async def _issue(session: AsyncSession, runtime: Runtime, *, kind: str, user_id: uuid.UUID, role: str,
-                 tenant_id: uuid.UUID | None, family_id: uuid.UUID, ip: str | None, ua: str | None) -> IssuedTokens:
+                 tenant_id: uuid.UUID | None, family_id: uuid.UUID, ip: str | None, ua: str | None,
+                 single_use: bool = False) -> IssuedTokens:
     secret, digest = new_refresh_secret()
     session.add(RefreshToken(
         family_id=family_id, token_hash=digest, principal_kind=kind, user_id=user_id, tenant_ref=tenant_id,
         expires_at=utcnow() + dt.timedelta(seconds=runtime.settings.refresh_token_ttl_seconds),
-        ip=ip, user_agent=(ua or "")[:300] or None,
+        ip=ip, user_agent=(ua or "")[:300] or None, single_use=single_use,
     ))
     access, ttl = issue_access_token(user_id=user_id, kind=kind, tenant_id=tenant_id, role=role, family_id=family_id)
     return IssuedTokens(access, secret, ttl)
@@ -99,6 +100,25 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     )
 
 
+async def _lost_response(session: AsyncSession, runtime: Runtime, token: RefreshToken, *, ip: str | None,
+                         user_agent: str | None) -> bool:
+    """Was this spent token's answer lost on its way (a reload or a dropped connection mid-refresh)?
+
+    Yes when it was spent moments ago and its successor went to the very same client: a browser that
+    reloads while refreshing sends its old token again and would otherwise lose its login. A copy
+    used from anywhere else, or later, still counts as theft."""
+    grace = runtime.settings.refresh_reuse_grace_seconds
+    if (grace <= 0 or token.single_use or token.used_at is None
+            or utcnow() - token.used_at > dt.timedelta(seconds=grace)):
+        return False
+    successor = await session.scalar(
+        select(RefreshToken).where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
+        .order_by(RefreshToken.created_at.desc()).limit(1)
+    )
+    return (successor is not None and successor.id != token.id and successor.ip == ip
+            and successor.user_agent == ((user_agent or "")[:300] or None))
+
+
 async def refresh(session: AsyncSession, runtime: Runtime, tenant: TenantInfo | None, secret: str, *,
                   ip: str | None, user_agent: str | None, request=None) -> IssuedTokens:
     token = await session.scalar(
@@ -109,7 +129,7 @@ async def refresh(session: AsyncSession, runtime: Runtime, tenant: TenantInfo | 
         raise Unauthorized("The refresh token is not valid here.", code="refresh_invalid")
     if token.revoked_at is not None:
         raise Unauthorized("The session was ended; log in again.", code="refresh_revoked")
-    if token.used_at is not None:
+    if token.used_at is not None and not await _lost_response(session, runtime, token, ip=ip, user_agent=user_agent):
         # A spent token came back: someone holds a copy. End the whole login for safety.
         await revoke_family(session, token.family_id)
         audit(session, "auth.refresh_reuse", request=request, tenant_id=tenant_id, actor_kind=token.principal_kind,

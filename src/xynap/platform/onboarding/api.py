@@ -111,7 +111,7 @@ async def _handoff(db, runtime, request: Request, company) -> SignupResult:
     tokens = await _issue(db, runtime, kind="tenant", user_id=company.admin.id, role="admin",
                           tenant_id=company.tenant.id, family_id=uuid7(),
                           ip=request.client.host if request.client else None,
-                          ua=request.headers.get("user-agent"))
+                          ua=request.headers.get("user-agent"), single_use=True)
     url = f"{_origin_for(request, company.tenant.slug, runtime)}/welcome#refresh_token={tokens.refresh_token}"
     return SignupResult(tenant=SignupTenant(slug=company.tenant.slug, name=company.tenant.name), login_url=url)
 
