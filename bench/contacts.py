@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import csv
 import datetime as dt
 import json
@@ -258,31 +257,19 @@ SEARCH_TERMS = ("Müller", "Schmidt", "schm", "Weber", "Hamburg", "Köln", "Logi
 
 
 async def measure_engine(engine: str, quick: bool, workdir: Path) -> dict[str, Any]:
-    from tests.servers import PostgresServer
-
-    from bench.run import AppServer, bench_env, cpu_plan, postmaster_pid, process_tree
+    from bench.run import AppServer, bench_env, cpu_plan, start_database
     from xynap.core.config import get_settings, reset_settings
     from xynap.core.migrate import upgrade
 
     scale = SCALES[(engine, quick)]
     server_cpus, other_cpus = cpu_plan()
-    pg = PostgresServer() if engine == "postgresql" else None
+    pg = None
     server: AppServer | None = None
     runtime = None
     data_dir = workdir / f"data-{engine}"
     started = dt.datetime.now(dt.UTC)
     try:
-        if pg is not None:
-            pg.start()
-            url = pg.create_database("xynap_bench_contacts")
-            pid = postmaster_pid(pg)
-            if pid and other_cpus:
-                for child in process_tree(pid):
-                    with contextlib.suppress(OSError):
-                        os.sched_setaffinity(child, other_cpus)
-        else:
-            url = f"sqlite+aiosqlite:///{data_dir / 'xynap.db'}"
-        data_dir.mkdir(parents=True, exist_ok=True)
+        pg, url = start_database(engine, "xynap_bench_contacts", data_dir, other_cpus)
         env = bench_env(url, data_dir)
         env["XYNAP_RUN_WORKER"] = "true"  # the API import runs as a background job
         os.environ.update({k: v for k, v in env.items() if k.startswith("XYNAP_")})
@@ -419,6 +406,9 @@ def measure_http(server: Any, sample: dict[str, Any], scale: Scale, workdir: Pat
             lambda i: ("/api/search", {"q": SEARCH_TERMS[i % len(SEARCH_TERMS)]}))
         run("duplicates", "duplicate candidates of one contact (different contacts in turn)",
             lambda i: (f"/api/contacts/{ids[i % len(ids)]}/duplicates", {}))
+        extra["search_terms"] = search_terms(client)
+        slowest = sorted(extra["search_terms"].items(), key=lambda kv: -kv[1]["p50_ms"])[:3]
+        say("    slowest search terms: " + ", ".join(f"{t!r} {v['p50_ms']:.1f} ms" for t, v in slowest))
 
     say(f"  import: {scale.import_rows:,} rows through the API (upload, background job)")
     csv_path = write_csv(workdir / "import.csv", scale.import_rows, seed=99)
@@ -431,6 +421,24 @@ def measure_http(server: Any, sample: dict[str, Any], scale: Scale, workdir: Pat
     }
     say(f"    {extra['export']['large']}")
     return results, extra
+
+
+def search_terms(client: Any, repeat: int = 7) -> dict[str, dict[str, Any]]:
+    """Each search term on its own (p50 of ``repeat`` requests) with its match count: the search
+    scenario's p95 is set by its broadest terms, and this names them."""
+    out: dict[str, dict[str, Any]] = {}
+    for term in SEARCH_TERMS:
+        times = []
+        body: dict[str, Any] = {}
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            resp = client.get("/api/search", params={"q": term})
+            times.append((time.perf_counter() - t0) * 1000)
+            resp.raise_for_status()
+            body = resp.json()
+        out[term] = {"p50_ms": round(percentile(times, 50), 2), "total": body.get("total"),
+                     "total_exact": body.get("total_exact")}
+    return out
 
 
 def api_import(server: Any, path: Path) -> dict[str, Any]:
@@ -548,6 +556,14 @@ def render(results: list[dict[str, Any]], command: str) -> str:
         for name, lat in r["scenarios"].items():
             lines.append(f"| `{name}`: {lat['description']} | {lat['p50_ms']:.1f} | {lat['p95_ms']:.1f} "
                          f"| {lat['p99_ms']:.1f} | {lat['mean_ms']:.1f} | `{lat['sample'][:90]}` |")
+        terms = r["extra"].get("search_terms")
+        if terms:
+            def shown(t: str, v: dict[str, Any]) -> str:
+                matches = f"{v['total']:,}{'' if v['total_exact'] else '+'}" if v.get("total") is not None else "?"
+                return f"`{t}` {v['p50_ms']:.1f} ms ({matches} matches)"
+            slowest = sorted(terms.items(), key=lambda kv: -kv[1]["p50_ms"])[:4]
+            lines += ["", "Search terms, slowest first (p50 of 7 requests each): "
+                      + "; ".join(shown(t, v) for t, v in slowest) + "."]
         imp = r["extra"].get("import")
         if imp:
             lines += ["", f"CSV import through the API ({imp['rows']:,} rows, `POST /api/contacts/imports` then "

@@ -321,3 +321,33 @@ def test_phone_shows_cards(page: Page, server: Server, artifacts) -> None:
     expect(page.locator("[data-timeline]")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.screenshot(path=artifacts / "contacts-detail-phone-dark.png", full_page=True)
+
+
+def test_export_has_exactly_the_listed_contacts(page: Page, server: Server) -> None:
+    """The export menu on a list filtered by a saved segment and free text downloads those contacts only."""
+    word = f"Export{uuid.uuid4().hex[:6]}"
+    city, other_city = f"Ort{uuid.uuid4().hex[:6]}", f"Ort{uuid.uuid4().hex[:6]}"
+    inside = [create_contact(server, type="person", first_name=word, last_name=name, addresses=[{"city": city}])
+              for name in ("Innen-Eins", "Innen-Zwei")]
+    create_contact(server, type="person", first_name=word, last_name="Anderer-Ort", addresses=[{"city": other_city}])
+    create_contact(server, type="person", first_name="Fremd", last_name="Gleicher-Ort", addresses=[{"city": city}])
+    with api_login(server) as client:
+        response = client.post("/api/contacts/segments", json={
+            "name": f"Segment {word}",
+            "filter": {"op": "and", "conditions": [{"field": "city", "operator": "eq", "value": city}]}})
+        response.raise_for_status()
+        segment = response.json()["id"]
+
+    login(page)
+    page.goto(f"/contacts?segment={segment}&q={word}")
+    expect(rows(page)).to_have_count(2)
+    page.locator("[data-contacts-export]").get_by_role("button", name="Exportieren").click()
+    with page.expect_download() as info:
+        page.locator('[data-export][data-format="csv"]').click()
+    with open(info.value.path(), encoding="utf-8-sig") as file:
+        text = file.read()
+    lines = [line for line in text.splitlines()[1:] if line.strip()]
+    assert len(lines) == 2, text
+    for contact in inside:
+        assert contact["last_name"] in text
+    assert "Anderer-Ort" not in text and "Gleicher-Ort" not in text

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from xynap.core import search
@@ -266,6 +266,84 @@ async def test_imported_contacts_are_searchable_and_carry_every_derived_row(comp
         assert await session.scalar(select(func.count()).select_from(ContactMatchKey)) > 0
         assert [c.display_name for c in await session.scalars(select(Contact))] == ["Fremd Kontakt"]
 
+
+
+async def test_the_imports_own_index_rows_equal_the_search_writers(company, runtime):
+    """The import writes new contacts' search rows itself (one insert per batch, no upsert): what it
+    stores must be exactly what the search component's writer stores for the same contacts — the
+    tsvectors on PostgreSQL, an FTS5 index consistent with its documents on SQLite."""
+    tenant, admin = company
+    imp = await upload(admin, generated_csv(300))
+    assert (await admin.post(f"{BASE}/imports/{imp['id']}/run", json={})).status_code == 202
+    await run_import_jobs(runtime)
+    assert (await admin.get(f"{BASE}/imports/{imp['id']}")).json()["imported_rows"] == 300
+
+    async def index_rows(session: Any) -> dict[Any, Any]:
+        if (await session.connection()).dialect.name == "postgresql":
+            rows = await session.execute(text(
+                "SELECT d.entity_id, d.title, d.subtitle, d.body, v.tsv::text FROM search_documents d "
+                "JOIN search_vectors v ON v.doc_id = d.id"))
+        else:
+            # FTS5 checks its index against the content table (search_documents) and raises if they differ
+            await session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')"))
+            rows = await session.execute(text(
+                "SELECT d.entity_id, d.title, d.subtitle, d.body, f.rowid FROM search_documents d "
+                "JOIN search_fts f ON f.rowid = d.id WHERE search_fts MATCH 'nach299'"))
+        return {row[0]: tuple(row[1:4]) + ((row[4],) if isinstance(row[4], str) else ()) for row in rows}
+
+    async with runtime.db.tenant_session(tenant.id) as session:
+        imported = await index_rows(session)
+        contacts = list(await session.scalars(select(Contact)))
+        await search.reindex(session, "contact", contacts)  # the writer's upsert over the same contacts
+        rewritten = await index_rows(session)
+    assert imported and imported == rewritten
+    assert len(imported) == (300 if len(next(iter(imported.values()))) == 4 else 1)
+
+
+@pytest.mark.parametrize("address", [
+    "erika.mustermann@example.com", "Max.Muster+crm@Firma-Berlin.DE", "a_b%c@x.y.io", "x@a1.de",
+    "max@localhost", "max@server.local", "max@example.test", "max@example", "max@-bad.de", "max@bad-.de",
+    "max@xn--mller-kva.de", "max@ab--cd.de", "max..muster@example.com", ".max@example.com", "max.@example.com",
+    "max@example.123", "müller@example.com", "max@müller.de", "max@example.c", "\"max\"@example.com",
+    "max@[10.0.0.1]", "m!x#y@example.com", "a" * 65 + "@example.com", "a@" + "b" * 64 + ".de",
+    "a@" + ".".join(["b" * 60] * 5) + ".de", "max@@example.com", "max@exa_mple.com",
+])
+def test_the_fast_email_check_agrees_with_the_schema(address):
+    """``fast_email`` is a shortcut, never a second rule: where it answers, the schema gives the same."""
+    from pydantic import ValidationError
+
+    from xynap.shared.contacts.schemas import EmailEntry
+
+    try:
+        expected: str | None = EmailEntry(value=address).value
+    except ValidationError:
+        expected = None
+    fast = transfer.fast_email(address)
+    assert fast is None or fast == expected
+    if address in ("erika.mustermann@example.com", "Max.Muster+crm@Firma-Berlin.DE", "a_b%c@x.y.io"):
+        assert fast == expected  # the everyday addresses take the shortcut
+
+
+def test_row_errors_are_the_same_with_the_shortcuts():
+    """Rows through the e-mail shortcut and the phone cache report what the schema and service report."""
+    definitions: dict[str, Any] = {}
+    converter = transfer.RowConverter(definitions, "DE")
+    entries = [("first_name", "Max", "Vorname"), ("email.work", "max@example.com", "E-Mail"),
+               ("phone.work", "030 1234567", "Tel")]
+    for _ in range(2):  # the second time from the cache
+        converted, errors = converter.convert(2, entries)
+        assert errors == [] and converted is not None
+        assert converted.values["emails"] == [{"type": "work", "value": "max@example.com"}]
+        assert converted.values["phones"] == [{"type": "work", "value": "+49301234567"}]
+    bad = [("first_name", "Max", "Vorname"), ("email.work", "max@example", "E-Mail"),
+           ("phone.work", "12", "Tel"), ("phone.mobile", "0151 12345678", "Mobil")]
+    for _ in range(2):
+        converted, errors = converter.convert(3, bad)
+        assert converted is None
+        assert [(e.field, e.column, e.value) for e in errors] == [
+            ("emails.0.value", "E-Mail", "max@example"), ("phones.0.value", "Tel", "12")]
+        assert errors[0].message.startswith("value is not a valid email address")
+        assert errors[1].message == "not a valid phone number"
 
 
 def test_batch_ids_are_uuid7_like_the_kernels():

@@ -1,7 +1,8 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { useAuthStore } from '@/core/auth/store'
 import { json, problem, scriptFetch } from '@/test/fetch'
-import { noteOrder, useNotesStore, type Note } from './store'
+import { noteMatches, noteOrder, useNotesStore, type Note } from './store'
 
 function note(over: Partial<Note>): Note {
   return {
@@ -12,6 +13,7 @@ function note(over: Partial<Note>): Note {
     linked_entity_type: null,
     linked_entity_id: null,
     is_pinned: false,
+    tags: [],
     version: 1,
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
@@ -72,5 +74,53 @@ describe('contact names', () => {
     await store.load()
     await vi.waitFor(() => expect(store.contactNames.c1).toBe('Anna Muster'))
     expect(calls.filter((c) => c.path === '/api/contacts/c1')).toHaveLength(1)
+  })
+})
+
+describe('tags', () => {
+  const vip = { id: 't-vip', name: 'VIP', color: '#eab308' }
+
+  it('filters the list by tag and keeps a saved note only while it still carries the tag', async () => {
+    const a = note({ id: 'a', tags: [vip] })
+    const { calls } = scriptFetch({
+      'GET /api/notes': json(200, { items: [a], next_cursor: null }),
+      'PATCH /api/notes/a': json(200, { ...a, tags: [], version: 1 }),
+    })
+    const store = useNotesStore()
+    store.filters.tag = 't-vip'
+    await store.load()
+    expect(calls[0].path).toContain('tag=t-vip')
+    expect(store.items.map((n) => n.id)).toEqual(['a'])
+    await store.update(a, { tag_ids: [] })
+    expect(calls.find((c) => c.method === 'PATCH')!.body).toEqual({ tag_ids: [], version: 1 })
+    expect(store.items).toEqual([])
+  })
+
+  it('sends no tag filter when none is chosen', async () => {
+    const { calls } = scriptFetch({ 'GET /api/notes': json(200, { items: [], next_cursor: null }) })
+    await useNotesStore().load()
+    expect(calls[0].path).not.toContain('tag=')
+  })
+
+  it('matches notes against pin, contact and tag filters together', () => {
+    const tagged = note({ id: 'x', tags: [vip], linked_contact_id: 'c1' })
+    expect(noteMatches(tagged, { pinned: false, contactId: '', tag: 't-vip' })).toBe(true)
+    expect(noteMatches(tagged, { pinned: false, contactId: 'c1', tag: 't-vip' })).toBe(true)
+    expect(noteMatches(tagged, { pinned: false, contactId: 'c2', tag: 't-vip' })).toBe(false)
+    expect(noteMatches(tagged, { pinned: false, contactId: '', tag: 'other' })).toBe(false)
+    expect(noteMatches(tagged, { pinned: true, contactId: '', tag: '' })).toBe(false)
+  })
+
+  it("loads the company's tags only with the permission to read them", async () => {
+    const { calls } = scriptFetch({ 'GET /api/tags': json(200, [{ ...vip, usage: { note: 1 } }]) })
+    const auth = useAuthStore()
+    auth.me = { kind: 'tenant', id: 'me', email: 'me@x', name: 'Me', role: 'staff', locale: 'de', permissions: {}, tenant: null }
+    const store = useNotesStore()
+    await store.loadTags()
+    expect(store.tags).toEqual([])
+    expect(calls).toHaveLength(0)
+    auth.me = { ...auth.me, permissions: { 'tags.tag:read': 'all' } }
+    await store.loadTags()
+    expect(store.tags).toEqual([vip])
   })
 })

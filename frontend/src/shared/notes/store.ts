@@ -1,10 +1,12 @@
-/** Notes: the list (pinned first, newest first), writing, pinning and deleting. */
+/** Notes: the list (pinned first, newest first, filtered by pin, contact and tag), writing, pinning, tagging, deleting. */
 import { defineStore } from 'pinia'
 import { reactive, ref } from 'vue'
 import { api, unwrap } from '@/core/api/client'
 import type { components } from '@/core/api/schema'
+import { useAuthStore } from '@/core/auth/store'
 
 export type Note = components['schemas']['NoteRead']
+export type NoteTag = components['schemas']['TagRef']
 export type NoteCreate = components['schemas']['NoteCreate']
 export type NoteUpdate = Omit<components['schemas']['NoteUpdate'], 'version'>
 
@@ -14,9 +16,21 @@ export function noteOrder(a: Note, b: Note): number {
   return a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1
 }
 
+/** Whether a note belongs in a list with these filters (so a saved note stays or leaves without a reload). */
+export function noteMatches(note: Note, filters: { pinned: boolean; contactId: string; tag: string }): boolean {
+  return (
+    (!filters.pinned || note.is_pinned) &&
+    (!filters.contactId || note.linked_contact_id === filters.contactId) &&
+    (!filters.tag || (note.tags ?? []).some((tag) => tag.id === filters.tag))
+  )
+}
+
 export const useNotesStore = defineStore('shared.notes', () => {
-  const filters = reactive({ pinned: false, contactId: '' })
+  const auth = useAuthStore()
+  const filters = reactive({ pinned: false, contactId: '', tag: '' })
   const items = ref<Note[]>([])
+  /** The company's tags (shared /api/tags), for the picker and the tag filter. */
+  const tags = ref<NoteTag[]>([])
   /** Names of the contacts notes link to (looked up once each; null: not visible to the caller). */
   const contactNames = reactive<Record<string, string | null>>({})
   const cursor = ref<string | null>(null)
@@ -30,6 +44,7 @@ export const useNotesStore = defineStore('shared.notes', () => {
           query: {
             pinned: filters.pinned ? true : undefined,
             linked_contact_id: filters.contactId || undefined,
+            tag: filters.tag || undefined,
             limit: 30,
             cursor: more ? (cursor.value ?? undefined) : undefined,
           },
@@ -57,10 +72,23 @@ export const useNotesStore = defineStore('shared.notes', () => {
     )
   }
 
+  /** The company's tags; empty when the caller may not read them. */
+  async function loadTags(): Promise<void> {
+    if (!auth.can('tags.tag:read')) {
+      tags.value = []
+      return
+    }
+    try {
+      const all = await unwrap(api.GET('/api/tags'))
+      tags.value = all.map((tag) => ({ id: tag.id, name: tag.name, color: tag.color }))
+    } catch {
+      tags.value = []
+    }
+  }
+
   function put(note: Note): void {
     const others = items.value.filter((n) => n.id !== note.id)
-    const visible = (!filters.pinned || note.is_pinned) && (!filters.contactId || note.linked_contact_id === filters.contactId)
-    items.value = (visible ? [...others, note] : others).sort(noteOrder)
+    items.value = (noteMatches(note, filters) ? [...others, note] : others).sort(noteOrder)
     void lookUpContacts([note])
   }
 
@@ -94,5 +122,5 @@ export const useNotesStore = defineStore('shared.notes', () => {
     items.value = items.value.filter((n) => n.id !== note.id)
   }
 
-  return { filters, items, cursor, contactNames, load, create, update, refetch, remove, put }
+  return { filters, items, tags, cursor, contactNames, load, loadTags, create, update, refetch, remove, put }
 })

@@ -375,9 +375,6 @@ async def list_contacts(
         stmt = stmt.where(service.search_clause(q, await service.default_region(db)))
     if type:
         stmt = stmt.where(Contact.type == type)
-    ctx = segments.Context(db.bind.dialect.name, {}, set())
-    if tag is not None:
-        stmt = stmt.where(segments.compile_leaf({"field": "tag", "operator": "has", "value": str(tag)}, ctx))
     if owner_id is not None:
         stmt = stmt.where(Contact.owner_id == owner_id)
     if segment is not None:
@@ -388,12 +385,19 @@ async def list_contacts(
     cf = [(k[3:], v) for k, v in request.query_params.multi_items() if k.startswith("cf.")]
     sort_key = sort.lstrip("-")
     definitions = await service.field_definitions(db) if cf or sort_key.startswith("cf.") else {}
+    ctx = segments.Context(db.bind.dialect.name, definitions, set())
+    leaves = [{"field": "tag", "operator": "has", "value": str(tag)}] if tag is not None else []
     for key, raw in cf:
         definition = definitions.get(key)
         if definition is None:
             raise ValidationFailed(f"There is no custom field {key!r}.", code="unknown_custom_field",
                                    errors=[{"field": f"cf.{key}", "in": "query", "message": "no such field"}])
-        stmt = stmt.where(service.custom_field_filter(db, definition, raw))
+        leaves.append(segments.query_value(definition, raw, f"cf.{key}"))
+    if sort_key in CONTACT_SORTS:  # walking the sort index pays only for an indexed sort (see plan_holders)
+        for leaf in leaves:
+            await segments.plan_holders(db, leaf, ctx)
+    for leaf in leaves:
+        stmt = stmt.where(segments.compile_leaf(leaf, ctx))
     if sort_key.startswith("cf."):
         definition = definitions.get(sort_key[3:])
         if definition is None:

@@ -74,9 +74,9 @@ class ContactRelation(IdMixin, TimestampMixin, TenantMixin, Base):
 
 class ContactTag(IdMixin, TenantMixin, Base):
     __tablename__ = "contact_tags"
-    # (tag_id, contact_id): "contacts with tag X" is an index-only lookup
+    # (tag_id, tenant_id, contact_id): "contacts with tag X" is an index-only lookup, tenant filter included
     __table_args__ = (UniqueConstraint("contact_id", "tag_id"),
-                      Index("ix_contact_tags_tag_contact", "tag_id", "contact_id"))
+                      Index("ix_contact_tags_tag_tenant_contact", "tag_id", "tenant_id", "contact_id"))
 
     contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     tag_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tags.id", ondelete="CASCADE"))

@@ -20,7 +20,7 @@ from xynap.shared.tags.registry import register_tag_link
 from xynap.shared.worklog.api import activities_router, notes_router, tasks_router
 from xynap.shared.worklog.demo import demo
 from xynap.shared.worklog.events import EVENT_HANDLERS
-from xynap.shared.worklog.models import Activity, Note, Task, TaskTag
+from xynap.shared.worklog.models import Activity, Note, NoteTag, Task, TaskTag
 
 # What the global search finds (see xynap.core.search); the owner is who the record scopes refer to.
 TASK_SEARCH = SearchSource(
@@ -36,8 +36,9 @@ NOTE_SEARCH = SearchSource(
 register_contact_reference(Task, "linked_contact_id")
 register_contact_reference(Note, "linked_contact_id")
 register_contact_reference(Activity, "contact_id")
-# Usage counts on /api/tags ({"task": n}) and tag deletion reach task_tags through the registry.
+# Usage counts on /api/tags ({"task": n, "note": n}) and tag deletion reach the link tables through the registry.
 register_tag_link("task", TaskTag, TaskTag.tag_id)
+register_tag_link("note", NoteTag, NoteTag.tag_id)
 
 OWN_RECORDS = {"read": "team", "create": "own", "update": "own", "delete": "own"}
 

@@ -5,9 +5,10 @@ scopes come from ``Access``: tasks belong to their assignee, notes to their auth
 outside the read scope is reported as missing (404); a visible record outside the write scope is
 refused with 403 ``permission_scope``.
 
-Tags on tasks are links to the shared tags (``task_tags``): they come with every task read (one
-query per page), are set with ``tag_ids`` on create/update or ``PUT /{task_id}/tags``, and do not
-change the task's version (like contact tags).
+Tags on tasks and notes are links to the shared tags (``task_tags``, ``note_tags``): they come with
+every read (one query per page), are set with ``tag_ids`` on create/update or ``PUT /{task_id}/tags``
+(``/{note_id}/tags``), filter lists with ``?tag=<tag id>``, and do not change the record's version
+(like contact tags).
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from xynap.platform.users.models import User
 from xynap.shared.contacts.schemas import TagRef
 from xynap.shared.tags.models import Tag
 from xynap.shared.tags.service import replace_tag_links
-from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, Task, TaskTag
+from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, NoteTag, Task, TaskTag
 from xynap.shared.worklog.schemas import (
     ActivityRead,
     NoteCreate,
     NoteRead,
+    NoteTagsSet,
     NoteUpdate,
     Subtask,
     TaskCreate,
@@ -101,15 +103,18 @@ async def _publish_task(db: AsyncSession, name: str, task: Task, **extra: Any) -
     publish(db, name, _task_payload(task, tag_ids, **extra), permission=TASK_READ, owner_id=task.assigned_to)
 
 
-async def _tags_of(db: AsyncSession, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
-    """{task id: its tags by name}, in one query for a whole page."""
-    out: dict[uuid.UUID, list[Tag]] = {task_id: [] for task_id in task_ids}
-    if not task_ids:
+async def _tags_of(db: AsyncSession, record_ids: list[uuid.UUID],
+                   record_column: Any = TaskTag.task_id) -> dict[uuid.UUID, list[Tag]]:
+    """{record id: its tags by name}, in one query for a whole page; ``record_column`` names the link
+    table's record column (``TaskTag.task_id`` or ``NoteTag.note_id``)."""
+    out: dict[uuid.UUID, list[Tag]] = {record_id: [] for record_id in record_ids}
+    if not record_ids:
         return out
-    rows = await db.execute(select(TaskTag.task_id, Tag).join(Tag, Tag.id == TaskTag.tag_id)
-                            .where(TaskTag.task_id.in_(task_ids)).order_by(Tag.name, Tag.id))
-    for task_id, tag in rows:
-        out[task_id].append(tag)
+    link = record_column.class_
+    rows = await db.execute(select(record_column, Tag).join(Tag, Tag.id == link.tag_id)
+                            .where(record_column.in_(record_ids)).order_by(Tag.name, Tag.id))
+    for record_id, tag in rows:
+        out[record_id].append(tag)
     return out
 
 
@@ -157,6 +162,16 @@ async def _visible_task(db: AsyncSession, task_id: uuid.UUID, read: Access) -> T
     if task is None:
         raise NotFound("No such task.", code="task_not_found")
     return task
+
+
+async def _read_notes(db: AsyncSession, notes: list[Note]) -> list[NoteRead]:
+    tags = await _tags_of(db, [n.id for n in notes], NoteTag.note_id)
+    return [NoteRead.model_validate(n).model_copy(update={"tags": [TagRef.model_validate(tag) for tag in tags[n.id]]})
+            for n in notes]
+
+
+async def _read_note(db: AsyncSession, note: Note) -> NoteRead:
+    return (await _read_notes(db, [note]))[0]
 
 
 async def _visible_note(db: AsyncSession, note_id: uuid.UUID, read: Access) -> Note:
@@ -358,6 +373,7 @@ async def list_notes(
     linked_entity_id: uuid.UUID | None = None,
     author_id: uuid.UUID | None = None,
     pinned: bool | None = None,
+    tag: Annotated[uuid.UUID | None, Query(description="Only notes carrying this tag (a tag id)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Page[NoteRead]:
@@ -372,30 +388,35 @@ async def list_notes(
         stmt = stmt.where(Note.author_id == author_id)
     if pinned is not None:
         stmt = stmt.where(Note.is_pinned.is_(pinned))
+    if tag is not None:
+        stmt = stmt.where(Note.id.in_(select(NoteTag.note_id).where(NoteTag.tag_id == tag)))
     rows, next_cursor = await page(db, stmt, keys=NOTE_KEYS, id_col=Note.id, limit=limit, cursor=cursor,
                                    id_descending=True)
-    return Page(items=[NoteRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=await _read_notes(db, list(rows)), next_cursor=next_cursor)
 
 
 @notes_router.post("", response_model=NoteRead, status_code=201, summary="Write a note")
 async def create_note(body: NoteCreate, db: DbDep,
                       access: Annotated[Access, require("notes.note:create")]) -> NoteRead:
+    tag_ids = await _checked_tags(db, body.tag_ids or [])
     note = Note(content=body.content, author_id=access.principal.user_id, linked_contact_id=body.linked_contact_id,
                 linked_entity_type=body.linked_entity_type, linked_entity_id=body.linked_entity_id,
                 is_pinned=body.is_pinned)
     db.add(note)
     await db.flush()
+    await replace_tag_links(db, NoteTag, NoteTag.note_id, note.id, tag_ids, current=set())
+    await db.flush()
     publish(db, "note.created",
             {"id": note.id, "excerpt": note.content[:200], "author_id": note.author_id,
              "contact_id": note.linked_contact_id, "entity_type": note.linked_entity_type,
-             "entity_id": note.linked_entity_id, "is_pinned": note.is_pinned},
+             "entity_id": note.linked_entity_id, "is_pinned": note.is_pinned, "tag_ids": tag_ids},
             permission=NOTE_READ, owner_id=note.author_id)
-    return NoteRead.model_validate(note)
+    return await _read_note(db, note)
 
 
 @notes_router.get("/{note_id}", response_model=NoteRead, summary="One note")
 async def get_note(note_id: uuid.UUID, db: DbDep, access: NoteRead_) -> NoteRead:
-    return NoteRead.model_validate(await _visible_note(db, note_id, access))
+    return await _read_note(db, await _visible_note(db, note_id, access))
 
 
 @notes_router.patch("/{note_id}", response_model=NoteRead, summary="Change a note")
@@ -404,10 +425,24 @@ async def update_note(note_id: uuid.UUID, body: NoteUpdate, db: DbDep, read: Not
     note = await _visible_note(db, note_id, read)
     access.ensure_owner(note.author_id)
     check_version(note, body.version)
-    for field, value in body.model_dump(exclude_unset=True, exclude={"version"}).items():
+    tag_ids = await _checked_tags(db, body.tag_ids) if body.tag_ids is not None else None  # before any change
+    for field, value in body.model_dump(exclude_unset=True, exclude={"version", "tag_ids"}).items():
         setattr(note, field, value)
     await db.flush()
-    return NoteRead.model_validate(note)
+    if tag_ids is not None:
+        await replace_tag_links(db, NoteTag, NoteTag.note_id, note.id, tag_ids)
+        await db.flush()
+    return await _read_note(db, note)
+
+
+@notes_router.put("/{note_id}/tags", response_model=NoteRead, summary="Set the tags of a note")
+async def set_note_tags(note_id: uuid.UUID, body: NoteTagsSet, db: DbDep, read: NoteRead_,
+                        access: Annotated[Access, require("notes.note:update")]) -> NoteRead:
+    note = await _visible_note(db, note_id, read)
+    access.ensure_owner(note.author_id)
+    await replace_tag_links(db, NoteTag, NoteTag.note_id, note.id, await _checked_tags(db, body.tag_ids))
+    await db.flush()
+    return await _read_note(db, note)
 
 
 @notes_router.delete("/{note_id}", status_code=204, summary="Delete a note")

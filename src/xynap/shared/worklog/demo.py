@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from xynap.core.db import utcnow
 from xynap.shared.tags.models import Tag
-from xynap.shared.worklog.models import Activity, Note, Task, TaskTag
+from xynap.shared.worklog.models import Activity, Note, NoteTag, Task, TaskTag
 
 # assignee key, title, description, status, priority, due in days (None: no date), subtasks
 DEMO_TASKS: tuple[tuple[str, str, str, str, str, int | None, tuple[tuple[str, bool], ...]], ...] = (
@@ -43,6 +43,12 @@ DEMO_TASK_TAGS: dict[str, tuple[str, ...]] = {
     "Angebot für Bäckerei Schmidt nachfassen": ("Kunde",),
     "Wartungsvertrag Müller GmbH verlängern": ("Kunde", "VIP"),
     "Druckerproblem im Büro 2 klären": ("Lieferant",),
+}
+# note content prefix -> tag names (the same three tags)
+DEMO_NOTE_TAGS: dict[str, tuple[str, ...]] = {
+    "Herr Schmidt bevorzugt": ("Kunde",),
+    "Müller GmbH wünscht": ("Kunde", "VIP"),
+    "Ersatzteil für den Drucker": ("Lieferant",),
 }
 DEMO_TAG_COLORS = {"Kunde": "#22c55e", "VIP": "#eab308", "Lieferant": "#0ea5e9"}
 
@@ -91,11 +97,19 @@ async def demo(session: Any, tenant_id: uuid.UUID, users: dict[str, Any]) -> Non
         )
         session.add(task)
     await session.flush()
-    await _tag_tasks(session, tenant_id, tasks)
+    tags = await _tag_tasks(session, tenant_id, tasks)
+    notes: list[Note] = []
     for key, content, pinned in DEMO_NOTES:
         author = who(key)
         if author is not None:
-            session.add(Note(tenant_id=tenant_id, content=content, author_id=author.id, is_pinned=pinned))
+            notes.append(Note(tenant_id=tenant_id, content=content, author_id=author.id, is_pinned=pinned))
+            session.add(notes[-1])
+    await session.flush()
+    for note in notes:
+        for prefix, wanted in DEMO_NOTE_TAGS.items():
+            if note.content.startswith(prefix):
+                for name in wanted:
+                    session.add(NoteTag(tenant_id=tenant_id, note_id=note.id, tag_id=tags[name].id))
     for key, kind, summary, hours_ago in DEMO_ACTIVITIES:
         user = who(key)
         session.add(Activity(tenant_id=tenant_id, type=kind, summary=summary, details={"demo": True},
@@ -103,9 +117,10 @@ async def demo(session: Any, tenant_id: uuid.UUID, users: dict[str, Any]) -> Non
     await session.flush()
 
 
-async def _tag_tasks(session: Any, tenant_id: uuid.UUID, tasks: dict[str, Task]) -> None:
-    """Tag a few demo tasks, reusing the company's tags by name (the contacts demo may have made them)."""
-    names = {name for wanted in DEMO_TASK_TAGS.values() for name in wanted}
+async def _tag_tasks(session: Any, tenant_id: uuid.UUID, tasks: dict[str, Task]) -> dict[str, Tag]:
+    """Tag a few demo tasks, reusing the company's tags by name (the contacts demo may have made them);
+    returns the demo tags by name (the notes get some of them too)."""
+    names = {name for wanted in (*DEMO_TASK_TAGS.values(), *DEMO_NOTE_TAGS.values()) for name in wanted}
     tags = {t.name: t for t in await session.scalars(select(Tag).where(Tag.name.in_(names)))}
     for name in sorted(names - tags.keys()):
         tags[name] = Tag(tenant_id=tenant_id, name=name, color=DEMO_TAG_COLORS.get(name, "#64748b"))
@@ -115,3 +130,4 @@ async def _tag_tasks(session: Any, tenant_id: uuid.UUID, tasks: dict[str, Task])
         if title in tasks:
             for name in wanted:
                 session.add(TaskTag(tenant_id=tenant_id, task_id=tasks[title].id, tag_id=tags[name].id))
+    return tags

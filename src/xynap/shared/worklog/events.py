@@ -1,8 +1,11 @@
-"""The timeline is fed by events: every event with a ``contact_id`` in its payload becomes an activity.
+"""The timeline is fed by events: every event with a ``contact_id`` in its payload becomes an activity,
+and so do the contacts component's own events (``contact.created/updated/tag_added/merged``, which name
+the contact as ``id``).
 
-Subscribed (by name pattern, so no other component is imported) to ``task.*``, ``note.created``
-and ``contact.*``. Delivery is at least once, so the handler is idempotent: the activity is keyed
-by the event's id (``activities.source_event_id`` is unique), a redelivered event adds nothing.
+Subscribed (by name pattern, so no other component is imported) to ``task.*``, ``note.created``,
+``contact.*`` and ``lead.converted`` (the CRM's conversion names the new contact in ``contact_id``).
+Delivery is at least once, so the handler is idempotent: the activity is keyed by the event's id
+(``activities.source_event_id`` is unique), a redelivered event adds nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ SUMMARIES = {
     "note.created": "Notiz: {excerpt}",
     "contact.created": "Kontakt angelegt",
     "contact.updated": "Kontakt geändert",
+    "contact.merged": "Zusammengeführt mit {merged_display_name}",
+    "contact.tag_added": "Tag hinzugefügt: {tag_name}",
+    "lead.converted": "Lead umgewandelt: {name}",
 }
 
 
@@ -49,6 +55,8 @@ def describe(event: Event) -> dict[str, Any]:
         kind, entity_type, entity_id = "task", "task", _uuid(payload.get("id"))
     elif family == "note":
         kind, entity_type, entity_id = "note", "note", _uuid(payload.get("id"))
+    elif family == "lead":
+        kind, entity_type, entity_id = "lead", "lead", _uuid(payload.get("id"))
     else:
         kind = str(payload.get("activity_type") or f"{family}_update")[:30]
         entity_type = str(payload.get("entity_type") or family)[:50]
@@ -67,9 +75,18 @@ class _Missing(dict):
         return ""
 
 
+def contact_of(event: Event) -> uuid.UUID | None:
+    """The contact whose timeline ``event`` belongs on: ``contact_id`` in the payload, or for the contacts
+    component's own events the contact itself (its ``id``) — except a deletion, whose timeline is gone."""
+    contact_id = _uuid(event.payload.get("contact_id"))
+    if contact_id is None and event.name.startswith("contact.") and event.name != "contact.deleted":
+        contact_id = _uuid(event.payload.get("id"))
+    return contact_id
+
+
 async def record_activity(event: Event) -> None:
     """Write the activity of ``event`` once, if it names a contact; ignore a redelivery."""
-    contact_id = _uuid(event.payload.get("contact_id"))
+    contact_id = contact_of(event)
     if event.tenant_id is None or contact_id is None:
         return
     db = get_database()
@@ -96,4 +113,5 @@ EVENT_HANDLERS = {
     "task.*": [record_activity],
     "note.created": [record_activity],
     "contact.*": [record_activity],
+    "lead.converted": [record_activity],
 }

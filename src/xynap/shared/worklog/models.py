@@ -70,6 +70,17 @@ class Note(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):
     is_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class NoteTag(IdMixin, TenantMixin, Base):
+    """A tag on a note (like ``TaskTag``; registered with the tags component for usage counts)."""
+
+    __tablename__ = "note_tags"
+    # (tag_id, note_id): "notes with tag X" is an index-only lookup
+    __table_args__ = (UniqueConstraint("note_id", "tag_id"), Index("ix_note_tags_tag_note", "tag_id", "note_id"))
+
+    note_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("notes.id", ondelete="CASCADE"), index=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tags.id", ondelete="CASCADE"))
+
+
 class Activity(IdMixin, TenantMixin, Base):
     """One row of the timeline (append-style), mostly written by event handlers.
 

@@ -124,6 +124,7 @@ class NoteRead(BaseModel):
     linked_entity_type: str | None
     linked_entity_id: uuid.UUID | None
     is_pinned: bool
+    tags: list[TagRef] = Field(default_factory=list, description="The note's tags, by name")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -135,6 +136,8 @@ class NoteCreate(BaseModel):
     linked_entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     linked_entity_id: uuid.UUID | None = None
     is_pinned: bool = False
+    tag_ids: list[uuid.UUID] | None = Field(default=None, max_length=100,
+                                            description="Tags of the company (/api/tags) the note carries")
 
 
 class NoteUpdate(BaseModel):
@@ -144,11 +147,17 @@ class NoteUpdate(BaseModel):
     linked_entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     linked_entity_id: uuid.UUID | None = None
     is_pinned: bool | None = None
+    tag_ids: list[uuid.UUID] | None = Field(default=None, max_length=100,
+                                            description="Tags of the company (/api/tags); replaces the note's tags")
 
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
-        return _refuse_nulls(data, ("version", "content", "is_pinned"))
+        return _refuse_nulls(data, ("version", "content", "is_pinned", "tag_ids"))
+
+
+class NoteTagsSet(BaseModel):
+    tag_ids: list[uuid.UUID] = Field(max_length=100, description="The note's tags afterwards (empty: none)")
 
 
 # --- activities -------------------------------------------------------------------------------------

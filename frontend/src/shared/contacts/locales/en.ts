@@ -229,6 +229,58 @@ const en: typeof de = {
     openAll: 'All contacts',
     more: 'more than {n}',
   },
+  activity: {
+    unknown: 'Activity',
+    type: {
+      note: 'Note',
+      task: 'Task',
+      email: 'E-mail',
+      call: 'Call',
+      meeting: 'Meeting',
+      deal: 'Deal',
+      deal_update: 'Deal',
+      lead: 'Lead',
+      lead_update: 'Lead',
+      contact: 'Contact',
+      contact_update: 'Contact',
+      contacts_update: 'Contacts',
+    },
+    event: {
+      task: {
+        created: 'Task created',
+        updated: 'Task changed',
+        completed: 'Task completed',
+        deleted: 'Task deleted',
+      },
+      note: { created: 'Note written' },
+      contact: {
+        created: 'Contact created',
+        updated: 'Contact changed',
+        deleted: 'Contact deleted',
+        merged: 'Contacts merged',
+        tag_added: 'Tag added',
+      },
+      contacts: { imported: 'Contacts imported' },
+      deal: {
+        created: 'Deal created',
+        updated: 'Deal changed',
+        stage_changed: 'Stage changed',
+        reordered: 'Deal moved',
+        won: 'Deal won',
+        lost: 'Deal lost',
+        reopened: 'Deal reopened',
+        rotting: 'Deal stalling',
+        deleted: 'Deal deleted',
+      },
+      lead: {
+        created: 'Lead created',
+        updated: 'Lead changed',
+        deleted: 'Lead deleted',
+        converted: 'Lead converted',
+        score_threshold: 'Lead score reached',
+      },
+    },
+  },
 }
 
 export default en

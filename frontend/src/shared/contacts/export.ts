@@ -1,0 +1,22 @@
+/**
+ * What the contact list's export menu downloads: exactly the list's query (free text, type, tag, owner,
+ * saved segment, custom-field filters — trimmed and cut as the list sends them), without sort and paging.
+ * Derived from `contactQuery`, so a filter the list learns reaches the export too (the test compares both).
+ * The export API has no sort parameter: files list the contacts in a stable order of their own.
+ */
+import type { ExportFilters } from '@/shared/contacts-import/wizard'
+import { contactQuery, type ContactFilters } from './list'
+
+const PLAIN = ['q', 'type', 'tag', 'owner_id', 'segment'] as const
+type PlainKey = (typeof PLAIN)[number]
+
+export function exportFiltersOf(filters: ContactFilters): ExportFilters {
+  const out: ExportFilters = {}
+  const cf: Record<string, string> = {}
+  for (const [key, value] of Object.entries(contactQuery(filters, 'name'))) {
+    if (key.startsWith('cf.')) cf[key.slice(3)] = String(value)
+    else if ((PLAIN as readonly string[]).includes(key)) out[key as PlainKey] = String(value)
+  }
+  if (Object.keys(cf).length) out.cf = cf
+  return out
+}

@@ -1,0 +1,92 @@
+"""Notes with tags in the browser (tag picker, chips, filter by tag, German and English) and the contact
+timeline's translated entry types."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
+
+
+def login(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("E-Mail-Adresse").fill(ADMIN_EMAIL)
+    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+
+
+def test_note_tags_picker_chips_and_filter(page: Page, server: Server, artifacts) -> None:
+    marker = uuid.uuid4().hex[:6]
+    login(page)
+    page.goto("/notes")
+    notes = page.get_by_test_id("note-list")
+    # the demo tagged a few notes: their chips show, the filter narrows the list to one tag
+    expect(notes.locator("> li", has_text="Müller GmbH").locator("[data-tag-chip]")).to_have_text(["Kunde", "VIP"])
+    page.get_by_test_id("notes-filter-tag").select_option(label="Lieferant")
+    expect(notes.locator("> li")).to_have_count(1)
+    expect(notes).to_contain_text("Ersatzteil für den Drucker")
+
+    # write a note with two tags from the picker (keyboard: the picker's toggles are buttons)
+    page.get_by_test_id("notes-filter-tag").select_option(label="Alle Tags")
+    page.locator("#note-content").fill(f"Messe-Notiz {marker}")
+    picker = page.get_by_test_id("tag-picker")
+    picker.get_by_role("button", name="VIP").click()
+    picker.get_by_role("button", name="Lieferant").focus()
+    page.keyboard.press("Enter")
+    expect(picker.get_by_role("button", name="Lieferant")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Notiz speichern").click()
+    mine = notes.locator("> li", has_text=f"Messe-Notiz {marker}")
+    expect(mine.locator("[data-tag-chip]")).to_have_text(["Lieferant", "VIP"])
+    with api_login(server) as client:
+        saved = [n for n in client.get("/api/notes", params={"limit": 200}).json()["items"] if marker in n["content"]]
+        assert [t["name"] for t in saved[0]["tags"]] == ["Lieferant", "VIP"]
+
+    # a chip filters by its tag, pressing it again clears the filter
+    mine.get_by_role("button", name="Nur Notizen mit dem Tag „VIP“ zeigen").click()
+    expect(page.get_by_test_id("notes-filter-tag")).to_have_value(next(t["id"] for t in saved[0]["tags"]
+                                                                          if t["name"] == "VIP"))
+    expect(notes.locator("> li")).to_have_count(2)  # ours and the demo's Müller note
+    page.screenshot(path=artifacts / "notes-tags.png", full_page=True)
+    mine.get_by_role("button", name="Filter „VIP“ aufheben").click()
+    expect(page.get_by_test_id("notes-filter-tag")).to_have_value("")
+
+    # edit: take a tag away
+    mine.get_by_role("button", name="Notiz bearbeiten").click()
+    picker.get_by_role("button", name="VIP").click()
+    page.get_by_role("button", name="Speichern", exact=True).click()
+    expect(mine.locator("[data-tag-chip]")).to_have_text(["Lieferant"])
+
+    # English
+    page.get_by_test_id("lang-en").click()
+    expect(page.get_by_test_id("notes-filter-tag").locator("option").first).to_have_text("All tags")
+    expect(page.get_by_role("group", name="Tags")).to_be_visible()
+    expect(mine.get_by_role("button", name="Show only notes tagged “Lieferant”")).to_be_visible()
+
+
+def test_contact_timeline_shows_translated_types(page: Page, server: Server) -> None:
+    word = f"Zeitleiste{uuid.uuid4().hex[:6]}"
+    with api_login(server) as client:
+        contact = client.post("/api/contacts", json={"type": "person", "first_name": word, "last_name": "Test"})
+        contact.raise_for_status()
+        contact_id = contact.json()["id"]
+        client.post("/api/notes", json={"content": "Rückruf vereinbart", "linked_contact_id": contact_id}
+                    ).raise_for_status()
+        client.post("/api/tasks", json={"title": "Angebot schicken", "linked_contact_id": contact_id}
+                    ).raise_for_status()
+        # the timeline is written by event handlers after the commit: wait for all three entries
+        deadline = time.monotonic() + 15
+        while len(client.get("/api/activities", params={"contact_id": contact_id}).json()["items"]) < 3:
+            assert time.monotonic() < deadline, "the activities were not recorded"
+            time.sleep(0.2)
+    login(page)
+    page.goto(f"/contacts/{contact_id}")
+    types = page.locator("[data-timeline] [data-activity-type]")
+    # newest first: the task, the note, and the contact's own creation
+    expect(types).to_have_count(3)
+    expect(types).to_contain_text(["Aufgabe angelegt", "Notiz geschrieben", "Kontakt angelegt"])
+    page.get_by_test_id("lang-en").click()
+    expect(types).to_contain_text(["Task created", "Note written", "Contact created"])
