@@ -21,7 +21,7 @@ UV_RUN = $(UV) run $(if $(wildcard uv.lock),--frozen,)
 XDIST = $(if $(shell grep -s -q '^name = "pytest-xdist"' uv.lock && echo yes),-n auto,)
 PYTEST = $(UV_RUN) pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
-.PHONY: help ensure-uv install system-deps browser-deps frontend frontend-check api-client run test test-python test-e2e lint bench clean
+.PHONY: help ensure-uv install runtime-deps system-deps browser-deps frontend frontend-check api-client run test test-python test-e2e lint bench clean
 
 help:
 	@echo "make install      install the project and dev dependencies (uv sync)"
@@ -48,8 +48,19 @@ install: ensure-uv
 	  $(UV) sync
 	fi
 
+# What the platform itself needs at run time: Pango for WeasyPrint (PDF reports such as the CRM's).
+runtime-deps:
+	@PATH="$$PATH:/usr/sbin:/sbin" ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && exit 0
+	if [ "$$(id -u)" -ne 0 ]; then
+	  echo "Missing system packages: libpango-1.0-0 libpangoft2-1.0-0 (PDF export); install them as root" >&2
+	  exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0
+
 # PostgreSQL (server binaries, usually in /usr/lib/postgresql/<ver>/bin) and redis-server.
-system-deps:
+system-deps: runtime-deps
 	@have_pg() {
 	  local d
 	  for d in "$$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
@@ -117,7 +128,7 @@ api-client: install
 	$(UV_RUN) python scripts/export_openapi.py frontend/openapi.json
 	npm --prefix frontend run gen:api
 
-run: install frontend
+run: runtime-deps install frontend
 	$(UV_RUN) xynap migrate
 	$(UV_RUN) xynap demo --port $(PORT)
 	$(UV_RUN) xynap serve --host $(HOST) --port $(PORT)
@@ -146,6 +157,7 @@ test-e2e: browser-deps install
 bench: system-deps install
 	$(UV_RUN) python -m bench.run
 	$(UV_RUN) python -m bench.contacts
+	$(UV_RUN) python -m bench.crm
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache .mypy_cache build dist

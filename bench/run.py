@@ -227,6 +227,25 @@ def postmaster_pid(pg: Any) -> int | None:
         return None
 
 
+def start_database(engine: str, name: str, data_dir: Path, cpus: set[int] | None) -> tuple[Any, str]:
+    """A throwaway PostgreSQL (its processes pinned to ``cpus``) or an SQLite file in ``data_dir``: the
+    server (None for SQLite; the caller stops it) and the database URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if engine != "postgresql":
+        return None, f"sqlite+aiosqlite:///{data_dir / 'xynap.db'}"
+    from tests.servers import PostgresServer
+
+    pg = PostgresServer()
+    pg.start()
+    url = pg.create_database(name)
+    pid = postmaster_pid(pg)
+    if pid and cpus:
+        for child in process_tree(pid):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(child, cpus)
+    return pg, url
+
+
 def wait_until_quiet(our_pids: Callable[[], list[int]], limit: float, threshold: float = 25.0) -> dict[str, float]:
     """Wait (up to ``limit`` s) until other processes use less than ``threshold`` % of one CPU."""
     started = time.monotonic()

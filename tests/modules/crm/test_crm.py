@@ -640,3 +640,33 @@ async def test_history_is_closed_when_a_deal_is_closed(factory, status):
     async with factory.runtime.db.tenant_session(tenant.id) as session:
         rows = list(await session.scalars(select(DealStageHistory)))
     assert len(rows) == 1 and rows[0].left_at is not None
+
+
+async def test_cards_carry_names_within_the_viewers_contact_scope(factory):
+    """Board, list and deal carry contact, organization and owner names, so a board needs no lookup per
+    card; a viewer whose contacts scope is "own" gets no name for a contact they may not read."""
+    tenant = await _company(factory)
+    admin = await factory.member(tenant, "admin")
+    staff = await factory.member(tenant, "staff")
+    pipeline = await _pipeline(admin)
+    person = await _contact(admin, type="person", first_name="Rita", last_name="Berg")
+    org = await _contact(admin, type="organization", company_name="Berg Bau GmbH")
+    deal = await _deal(admin, pipeline, title="Dach", contact_id=person["id"], organization_id=org["id"])
+    me = (await admin.get("/api/me")).json()
+    assert (deal["contact_name"], deal["organization_name"], deal["owner_name"]) == (
+        "Rita Berg", "Berg Bau GmbH", me["name"])
+    card = _column(await _board(admin, pipeline), pipeline["stages"][0])["deals"][0]
+    assert (card["contact_name"], card["organization_name"], card["owner_name"]) == (
+        "Rita Berg", "Berg Bau GmbH", me["name"])
+    listed = (await admin.get("/api/crm/deals")).json()["items"][0]
+    assert listed["contact_name"] == "Rita Berg" and listed["organization_name"] == "Berg Bau GmbH"
+
+    # staff may read every deal but, now, only their own contacts: the admin's contacts stay nameless
+    roles = {r["name"]: r for r in (await admin.get("/api/roles")).json()}
+    resp = await admin.patch(f"/api/roles/{roles['staff']['id']}",
+                             json={"version": roles["staff"]["version"], "grants": {"contacts.contact:read": "own"}})
+    assert resp.status_code == 200, resp.text
+    seen = (await staff.get(f"/api/crm/deals/{deal['id']}")).json()
+    assert (seen["contact_name"], seen["organization_name"], seen["owner_name"]) == (None, None, me["name"])
+    card = _column(await _board(staff, pipeline), pipeline["stages"][0])["deals"][0]
+    assert card["contact_name"] is None and card["owner_name"] == me["name"]

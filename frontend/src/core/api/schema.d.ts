@@ -944,6 +944,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/crm/reports/durations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Average days from creation to won/lost and average stay per stage */
+        get: operations["durations_api_crm_reports_durations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/reports/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Weighted forecast per month and currency with won revenue, last year's and a trend */
+        get: operations["forecast_api_crm_reports_forecast_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/reports/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Conversion funnel: how many deals created in the period reached each stage */
+        get: operations["funnel_api_crm_reports_funnel_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/reports/owners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Won deals and revenue per owner */
+        get: operations["owners_api_crm_reports_owners_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/reports/pipeline-value": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open deals per stage of a pipeline: count, value and weighted value per currency */
+        get: operations["pipeline_value_api_crm_reports_pipeline_value_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/reports/win-loss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Won and lost deals, win rate and lost reasons */
+        get: operations["win_loss_api_crm_reports_win_loss_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/reports/{report}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A report as a CSV (streamed) or PDF file */
+        get: operations["export_api_crm_reports__report__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/crm/score-rules": {
         parameters: {
             query?: never;
@@ -954,8 +1073,25 @@ export interface paths {
         /** Lead scoring rules */
         get: operations["list_rules_api_crm_score_rules_get"];
         put?: never;
-        /** Add a scoring rule (applies to leads captured or changed from now on) */
+        /** Add a scoring rule (open leads are rescored by a background job) */
         post: operations["create_rule_api_crm_score_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/crm/score-rules/rescoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest rescoring of the open leads after a rule change (status and progress) */
+        get: operations["rescoring_status_api_crm_score_rules_rescoring_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -972,11 +1108,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a scoring rule (leads give its points back when they are next rescored) */
+        /** Delete a scoring rule (a background job takes its points back from open leads; the job id is in the X-Rescore-Job header) */
         delete: operations["delete_rule_api_crm_score_rules__score_rule_id__delete"];
         options?: never;
         head?: never;
-        /** Change a scoring rule */
+        /** Change a scoring rule (open leads are rescored by a background job) */
         patch: operations["update_rule_api_crm_score_rules__score_rule_id__patch"];
         trace?: never;
     };
@@ -1336,6 +1472,23 @@ export interface paths {
         head?: never;
         /** Change a note */
         patch: operations["update_note_api_notes__note_id__patch"];
+        trace?: never;
+    };
+    "/api/notes/{note_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the tags of a note */
+        put: operations["set_note_tags_api_notes__note_id__tags_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/password-reset": {
@@ -2505,6 +2658,11 @@ export interface components {
             /** Contact Id */
             contact_id: string | null;
             /**
+             * Contact Name
+             * @description The contact's display name, if the caller may read it
+             */
+            contact_name?: string | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -2530,8 +2688,18 @@ export interface components {
             lost_reason: string | null;
             /** Organization Id */
             organization_id: string | null;
+            /**
+             * Organization Name
+             * @description The organization's name, if the caller may read it
+             */
+            organization_name?: string | null;
             /** Owner Id */
             owner_id: string | null;
+            /**
+             * Owner Name
+             * @description The owner's name
+             */
+            owner_name?: string | null;
             /**
              * Pipeline Id
              * Format: uuid
@@ -2668,6 +2836,11 @@ export interface components {
             /** Contact Id */
             contact_id: string | null;
             /**
+             * Contact Name
+             * @description The contact's display name, if the caller may read it
+             */
+            contact_name?: string | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -2691,8 +2864,18 @@ export interface components {
             lost_reason: string | null;
             /** Organization Id */
             organization_id: string | null;
+            /**
+             * Organization Name
+             * @description The organization's name, if the caller may read it
+             */
+            organization_name?: string | null;
             /** Owner Id */
             owner_id: string | null;
+            /**
+             * Owner Name
+             * @description The owner's name
+             */
+            owner_name?: string | null;
             /**
              * Pipeline Id
              * Format: uuid
@@ -2843,6 +3026,22 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** DurationReport */
+        DurationReport: {
+            /** Closed Average Days */
+            closed_average_days: string | null;
+            /** Lost Average Days */
+            lost_average_days: string | null;
+            /** Lost Count */
+            lost_count: number;
+            pipeline: components["schemas"]["PipelineRef"] | null;
+            /** Stages */
+            stages: components["schemas"]["StageDuration"][];
+            /** Won Average Days */
+            won_average_days: string | null;
+            /** Won Count */
+            won_count: number;
+        };
         /** EmailEntry */
         EmailEntry: {
             /**
@@ -2965,6 +3164,44 @@ export interface components {
              */
             totals: components["schemas"]["ForecastRow"][];
         };
+        /** ForecastMonth */
+        ForecastMonth: {
+            /** Count */
+            count: number;
+            /** Currency */
+            currency: string;
+            /** Month */
+            month: string;
+            /** Previous Year Won */
+            previous_year_won: string;
+            /** Trend */
+            trend: string;
+            /** Value */
+            value: string;
+            /** Weighted */
+            weighted: string;
+            /** Won */
+            won: string;
+        };
+        /** ForecastReport */
+        ForecastReport: {
+            /** Currencies */
+            currencies: string[];
+            /**
+             * Date From
+             * Format: date
+             */
+            date_from: string;
+            /**
+             * Date To
+             * Format: date
+             */
+            date_to: string;
+            /** Months */
+            months: string[];
+            /** Rows */
+            rows: components["schemas"]["ForecastMonth"][];
+        };
         /** ForecastRow */
         ForecastRow: {
             /** Count */
@@ -3039,6 +3276,12 @@ export interface components {
             /** Redirect Url */
             redirect_url: string | null;
             /**
+             * Submission Count
+             * @description Leads captured through the form so far
+             * @default 0
+             */
+            submission_count: number;
+            /**
              * Submit Url
              * @description Where the form posts to (relative to the company's host)
              * @default
@@ -3067,6 +3310,42 @@ export interface components {
             tag_ids?: string[] | null;
             /** Version */
             version: number;
+        };
+        /** FunnelReport */
+        FunnelReport: {
+            /** Deals */
+            deals: number;
+            /** Lost */
+            lost: number;
+            /** Open */
+            open: number;
+            pipeline: components["schemas"]["PipelineRef"] | null;
+            /** Stages */
+            stages: components["schemas"]["FunnelStage"][];
+            /** Win Rate */
+            win_rate: string | null;
+            /** Won */
+            won: number;
+        };
+        /** FunnelStage */
+        FunnelStage: {
+            /** Color */
+            color: string;
+            /** Dropped */
+            dropped: number;
+            /** Name */
+            name: string;
+            /** Rate From Previous */
+            rate_from_previous: string | null;
+            /** Rate From Start */
+            rate_from_start: string | null;
+            /** Reached */
+            reached: number;
+            /**
+             * Stage Id
+             * Format: uuid
+             */
+            stage_id: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -3667,6 +3946,15 @@ export interface components {
             /** Refresh Token */
             refresh_token?: string | null;
         };
+        /** LostReason */
+        LostReason: {
+            /** Count */
+            count: number;
+            /** Reason */
+            reason: string;
+            /** Values */
+            values: components["schemas"]["CurrencySum"][];
+        };
         /** MailRead */
         MailRead: {
             /** Body Text */
@@ -3927,6 +4215,11 @@ export interface components {
             linked_entity_id?: string | null;
             /** Linked Entity Type */
             linked_entity_type?: string | null;
+            /**
+             * Tag Ids
+             * @description Tags of the company (/api/tags) the note carries
+             */
+            tag_ids?: string[] | null;
         };
         /** NoteRead */
         NoteRead: {
@@ -3953,12 +4246,25 @@ export interface components {
             /** Linked Entity Type */
             linked_entity_type: string | null;
             /**
+             * Tags
+             * @description The note's tags, by name
+             */
+            tags?: components["schemas"]["TagRef"][];
+            /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
             /** Version */
             version: number;
+        };
+        /** NoteTagsSet */
+        NoteTagsSet: {
+            /**
+             * Tag Ids
+             * @description The note's tags afterwards (empty: none)
+             */
+            tag_ids: string[];
         };
         /** NoteUpdate */
         NoteUpdate: {
@@ -3973,10 +4279,37 @@ export interface components {
             /** Linked Entity Type */
             linked_entity_type?: string | null;
             /**
+             * Tag Ids
+             * @description Tags of the company (/api/tags); replaces the note's tags
+             */
+            tag_ids?: string[] | null;
+            /**
              * Version
              * @description The version you edited; a newer one on the server gives 409 version_conflict.
              */
             version: number;
+        };
+        /** OwnerRow */
+        OwnerRow: {
+            /** Lost */
+            lost: number;
+            /** Name */
+            name: string;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Revenue */
+            revenue: components["schemas"]["CurrencySum"][];
+            /** Win Rate */
+            win_rate: string | null;
+            /** Won */
+            won: number;
+        };
+        /** OwnersReport */
+        OwnersReport: {
+            /** Owners */
+            owners: components["schemas"]["OwnerRow"][];
+            /** Revenue */
+            revenue: components["schemas"]["CurrencySum"][];
         };
         /** Page[ActivityRead] */
         Page_ActivityRead_: {
@@ -4150,6 +4483,16 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** PipelineRef */
+        PipelineRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
         /** PipelineUpdate */
         PipelineUpdate: {
             /** Is Default */
@@ -4161,6 +4504,18 @@ export interface components {
              * @description The version you edited; a newer one on the server gives 409.
              */
             version: number;
+        };
+        /** PipelineValueReport */
+        PipelineValueReport: {
+            /** Count */
+            count: number;
+            pipeline: components["schemas"]["PipelineRef"] | null;
+            /** Stages */
+            stages: components["schemas"]["StageValue"][];
+            /** Values */
+            values: components["schemas"]["CurrencySum"][];
+            /** Weighted */
+            weighted: components["schemas"]["CurrencySum"][];
         };
         /** PlanChange */
         PlanChange: {
@@ -4304,6 +4659,36 @@ export interface components {
             /** Role */
             role: string | null;
         };
+        /**
+         * RescoreStatus
+         * @description The company's latest rescoring job, for the scoring settings' progress display.
+         */
+        RescoreStatus: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Done */
+            done?: number | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /**
+             * Job Id
+             * Format: uuid
+             */
+            job_id: string;
+            /** Percent */
+            percent?: number | null;
+            /** Result */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+            /** Status */
+            status: string;
+            /** Total */
+            total?: number | null;
+        };
         /** ResetConfirm */
         ResetConfirm: {
             /** Password */
@@ -4418,6 +4803,36 @@ export interface components {
             rule_id: string | null;
             /** Score */
             score: number;
+        };
+        /**
+         * ScoreRuleChanged
+         * @description A scoring rule after create/update, with the rescoring job it queued (None: no score changes).
+         */
+        ScoreRuleChanged: {
+            /** Field */
+            field: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Operator
+             * @enum {string}
+             */
+            operator: "equals" | "contains" | "exists" | "has_tag";
+            /** Points */
+            points: number;
+            /** Rescore Job Id */
+            rescore_job_id?: string | null;
+            /** Value */
+            value: string;
+            /** Version */
+            version: number;
         };
         /** ScoreRuleCreate */
         ScoreRuleCreate: {
@@ -4779,6 +5194,22 @@ export interface components {
              */
             rotting_days?: number | null;
         };
+        /** StageDuration */
+        StageDuration: {
+            /** Average Days */
+            average_days: string | null;
+            /** Color */
+            color: string;
+            /** Name */
+            name: string;
+            /**
+             * Stage Id
+             * Format: uuid
+             */
+            stage_id: string;
+            /** Stays */
+            stays: number;
+        };
         /** StageOrder */
         StageOrder: {
             /**
@@ -4850,6 +5281,26 @@ export interface components {
              * @description null switches rotting off
              */
             rotting_days?: number | null;
+        };
+        /** StageValue */
+        StageValue: {
+            /** Color */
+            color: string;
+            /** Count */
+            count: number;
+            /** Name */
+            name: string;
+            /** Probability */
+            probability: number;
+            /**
+             * Stage Id
+             * Format: uuid
+             */
+            stage_id: string;
+            /** Values */
+            values: components["schemas"]["CurrencySum"][];
+            /** Weighted */
+            weighted: components["schemas"]["CurrencySum"][];
         };
         /** SubscriptionCreate */
         SubscriptionCreate: {
@@ -5289,6 +5740,21 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** WinLossReport */
+        WinLossReport: {
+            /** Lost */
+            lost: number;
+            /** Lost Values */
+            lost_values: components["schemas"]["CurrencySum"][];
+            /** Reasons */
+            reasons: components["schemas"]["LostReason"][];
+            /** Win Rate */
+            win_rate: string | null;
+            /** Won */
+            won: number;
+            /** Won Values */
+            won_values: components["schemas"]["CurrencySum"][];
         };
     };
     responses: never;
@@ -7817,6 +8283,291 @@ export interface operations {
             };
         };
     };
+    durations_api_crm_reports_durations_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DurationReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    forecast_api_crm_reports_forecast_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    funnel_api_crm_reports_funnel_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    owners_api_crm_reports_owners_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnersReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pipeline_value_api_crm_reports_pipeline_value_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineValueReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    win_loss_api_crm_reports_win_loss_get: {
+        parameters: {
+            query?: {
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WinLossReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_api_crm_reports__report__export_get: {
+        parameters: {
+            query?: {
+                format?: "csv" | "pdf";
+                lang?: "de" | "en";
+                pipeline_id?: string | null;
+                owner_id?: string | null;
+                /** @description Deals whose owner is in this team */
+                team_id?: string | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description First day of the period (UTC) */
+                date_from?: string | null;
+                /** @description Last day of the period (UTC, included) */
+                date_to?: string | null;
+            };
+            header?: never;
+            path: {
+                report: "pipeline-value" | "funnel" | "durations" | "win-loss" | "owners" | "forecast";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_rules_api_crm_score_rules_get: {
         parameters: {
             query?: never;
@@ -7856,7 +8607,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScoreRuleRead"];
+                    "application/json": components["schemas"]["ScoreRuleChanged"];
                 };
             };
             /** @description Validation Error */
@@ -7866,6 +8617,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rescoring_status_api_crm_score_rules_rescoring_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RescoreStatus"] | null;
                 };
             };
         };
@@ -7920,7 +8691,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScoreRuleRead"];
+                    "application/json": components["schemas"]["ScoreRuleChanged"];
                 };
             };
             /** @description Validation Error */
@@ -8647,6 +9418,8 @@ export interface operations {
                 linked_entity_id?: string | null;
                 author_id?: string | null;
                 pinned?: boolean | null;
+                /** @description Only notes carrying this tag (a tag id) */
+                tag?: string | null;
                 limit?: number;
                 cursor?: string | null;
             };
@@ -8781,6 +9554,41 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["NoteUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_note_tags_api_notes__note_id__tags_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteTagsSet"];
             };
         };
         responses: {

@@ -27,7 +27,7 @@ from xynap.core.search import SearchSource
 from xynap.modules.crm import service
 from xynap.modules.crm.api import router
 from xynap.modules.crm.events import EVENT_HANDLERS
-from xynap.modules.crm.jobs import ROTTING_JOB, rotting_scan
+from xynap.modules.crm.jobs import RESCORE_JOB, ROTTING_JOB, rescore_leads, rotting_scan
 from xynap.modules.crm.leads_api import router as leads_router
 from xynap.modules.crm.models import (
     Deal,
@@ -43,6 +43,7 @@ from xynap.modules.crm.models import (
     Stage,
 )
 from xynap.modules.crm.permissions import PERMISSIONS
+from xynap.modules.crm.reports_api import router as reports_router
 from xynap.shared.contacts.references import register_contact_reference
 from xynap.shared.tags.registry import register_tag_link
 
@@ -158,7 +159,9 @@ async def demo(session: Any, tenant_id: uuid.UUID, users: dict[str, Any]) -> Non
                     won_at=now - dt.timedelta(days=1) if status == "won" else None,
                     lost_at=now - dt.timedelta(days=2) if status == "lost" else None,
                     lost_reason="Preis zu hoch" if status == "lost" else None, source=source,
-                    position=positions[stage.id], stage_entered_at=entered, custom_fields={})
+                    position=positions[stage.id], stage_entered_at=entered, custom_fields={},
+                    # created before its first stage stay, so durations and the funnel read like real history
+                    created_at=entered - dt.timedelta(days=7 * stage_index + 3))
         session.add(deal)
         await session.flush()
         if stage_index > 0:
@@ -249,9 +252,9 @@ module = Module(
     description="Sales pipelines, deals with line items, Kanban board, rotting deals and weighted forecast",
     depends=["contacts", "tags", "tasks", "activities"],
     permissions=PERMISSIONS,
-    routers=[router, leads_router],
+    routers=[router, leads_router, reports_router],
     event_handlers=EVENT_HANDLERS,
-    jobs=[JobDecl(ROTTING_JOB, rotting_scan, max_attempts=3)],
+    jobs=[JobDecl(ROTTING_JOB, rotting_scan, max_attempts=3), JobDecl(RESCORE_JOB, rescore_leads, max_attempts=5)],
     schedules=[ScheduleDecl("crm.rotting_hourly", "7 * * * *", ROTTING_JOB)],
     plans=[
         PlanDecl("starter", "19.00", "190.00", limits={"pipelines": 1, "deals": 1_000}, features=("deals",)),

@@ -76,14 +76,14 @@ async def _visible_deal(db: AsyncSession, deal_id: uuid.UUID, read: Access) -> D
     return deal
 
 
-async def _detail(db: AsyncSession, deal: Deal) -> DealDetail:
-    (read,) = await service.deal_reads(db, [deal])
+async def _detail(db: AsyncSession, deal: Deal, viewer: Access) -> DealDetail:
+    (read,) = await service.deal_reads(db, [deal], viewer.principal)
     return DealDetail(**read.model_dump(), items=await service.items_of(db, deal.id),
                       stage_history=await service.history_of(db, deal.id))
 
 
-async def _one(db: AsyncSession, deal: Deal) -> DealRead:
-    return (await service.deal_reads(db, [deal]))[0]
+async def _one(db: AsyncSession, deal: Deal, viewer: Access) -> DealRead:
+    return (await service.deal_reads(db, [deal], viewer.principal))[0]
 
 
 def _actor(access: Access) -> uuid.UUID:
@@ -236,13 +236,14 @@ async def board(pipeline_id: uuid.UUID, db: DbDep, access: DealReadAccess,
             deals, cursor = await repository.stage_page(db, access, stage.id, limit=limit, owner_id=owner_id)
         pages.append((stage, deals, cursor))
     tags = await service.tags_by_deal(db, [d.id for _, deals, _ in pages for d in deals])
+    names = await service.deal_names(db, access.principal, (d for _, deals, _ in pages for d in deals))
     now = utcnow()
     columns = []
     for stage, deals, cursor in pages:
         count, sums, weighted = totals.get(stage.id, (0, [], []))
         columns.append(BoardColumn(
             stage=StageRead.model_validate(stage), count=count, sums=sums, weighted=weighted,
-            deals=[service.deal_read(d, stage, tags[d.id], now) for d in deals], next_cursor=cursor))
+            deals=[service.deal_read(d, stage, tags[d.id], now, names) for d in deals], next_cursor=cursor))
     read = PipelineRead.model_validate(pipeline).model_copy(
         update={"stages": [StageRead.model_validate(s) for s in stages]})
     return Board(pipeline=read, columns=columns)
@@ -264,8 +265,10 @@ async def stage_deals(pipeline_id: uuid.UUID, stage_id: uuid.UUID, db: DbDep, ac
     deals, next_cursor = await repository.stage_page(db, access, stage.id, limit=limit, owner_id=owner_id,
                                                      after=after)
     tags = await service.tags_by_deal(db, [d.id for d in deals])
+    names = await service.deal_names(db, access.principal, deals)
     now = utcnow()
-    return Page(items=[service.deal_read(d, stage, tags[d.id], now) for d in deals], next_cursor=next_cursor)
+    return Page(items=[service.deal_read(d, stage, tags[d.id], now, names) for d in deals],
+                next_cursor=next_cursor)
 
 
 # --- forecast ----------------------------------------------------------------------------------------
@@ -303,7 +306,7 @@ async def list_deals(
         owner_id=owner_id, contact_id=contact_id, tag_id=tag_id, q=q, close_from=close_from, close_to=close_to)
     rows, next_cursor = await paginate(db, stmt, model=Deal, sort=sort, sortable=DEAL_SORTS, limit=limit,
                                        cursor=cursor)
-    return Page(items=await service.deal_reads(db, rows), next_cursor=next_cursor)
+    return Page(items=await service.deal_reads(db, rows, access.principal), next_cursor=next_cursor)
 
 
 @router.post("/deals", response_model=DealDetail, status_code=201, summary="Create a deal")
@@ -335,12 +338,12 @@ async def create_deal(body: DealCreate, db: DbDep,
     await service.set_tags(db, deal, tag_ids)
     await db.flush()
     service.publish_deal(db, "deal.created", deal, stage_name=stage.name)
-    return await _detail(db, deal)
+    return await _detail(db, deal, access)
 
 
 @router.get("/deals/{deal_id}", response_model=DealDetail, summary="One deal with line items and stage history")
 async def get_deal(deal_id: uuid.UUID, db: DbDep, access: DealReadAccess) -> DealDetail:
-    return await _detail(db, await _visible_deal(db, deal_id, access))
+    return await _detail(db, await _visible_deal(db, deal_id, access), access)
 
 
 @router.patch("/deals/{deal_id}", response_model=DealDetail, summary="Change a deal (and replace its line items)")
@@ -395,7 +398,7 @@ async def update_deal(deal_id: uuid.UUID, body: DealUpdate, db: DbDep, read: Dea
     await db.flush()
     if changed:
         service.publish_deal(db, "deal.updated", deal, stage_name=stage.name if stage else "", changed=changed)
-    return await _detail(db, deal)
+    return await _detail(db, deal, access)
 
 
 @router.delete("/deals/{deal_id}", status_code=204, summary="Delete a deal (with items, history and tags)")
@@ -441,7 +444,7 @@ async def move_deal(deal_id: uuid.UUID, body: DealMove, db: DbDep, read: DealRea
                              stage_name=target.name)
     else:
         service.publish_deal(db, "deal.reordered", deal, stage_name=target.name)
-    return await _one(db, deal)
+    return await _one(db, deal, access)
 
 
 async def _close(db: AsyncSession, deal: Deal, status: str, reason: str | None) -> None:
@@ -470,7 +473,7 @@ async def win_deal(deal_id: uuid.UUID, body: DealWon, db: DbDep, read: DealReadA
     deal = await _writable_open_deal(db, deal_id, read, access, body.version)
     await _close(db, deal, "won", None)
     service.publish_deal(db, "deal.won", deal)
-    return await _one(db, deal)
+    return await _one(db, deal, access)
 
 
 @router.post("/deals/{deal_id}/lost", response_model=DealRead, summary="Mark a deal as lost, with a reason")
@@ -482,7 +485,7 @@ async def lose_deal(deal_id: uuid.UUID, body: DealLost, db: DbDep, read: DealRea
     deal = await _writable_open_deal(db, deal_id, read, access, body.version)
     await _close(db, deal, "lost", reason)
     service.publish_deal(db, "deal.lost", deal, reason=reason)
-    return await _one(db, deal)
+    return await _one(db, deal, access)
 
 
 @router.post("/deals/{deal_id}/reopen", response_model=DealRead,
@@ -502,4 +505,4 @@ async def reopen_deal(deal_id: uuid.UUID, body: DealReopen, db: DbDep, read: Dea
     service.enter_stage(db, deal, now, _actor(access))
     await db.flush()
     service.publish_deal(db, "deal.reopened", deal, stage_name=stage.name if stage else "")
-    return await _one(db, deal)
+    return await _one(db, deal, access)

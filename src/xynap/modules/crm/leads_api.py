@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core.db import utcnow
@@ -26,6 +26,7 @@ from xynap.core.errors import Conflict, NotFound, TooManyRequests, ValidationFai
 from xynap.core.ids import uuid7
 from xynap.core.pagination import Page, paginate
 from xynap.core.security.permissions import Access
+from xynap.modules.crm import jobs as crm_jobs
 from xynap.modules.crm import leads, service
 from xynap.modules.crm.models import (
     Deal,
@@ -285,16 +286,26 @@ async def convert_lead(lead_id: uuid.UUID, body: LeadConvert, db: DbDep, read: L
     leads.publish_lead(db, "lead.converted", lead, contact_id=person_id or org_id, deal_id=deal.id if deal else None)
     (read_lead,) = await leads.lead_reads(db, [lead])
     return LeadConversion(lead=read_lead, contact_id=person_id, organization_id=org_id,
-                          deal=(await service.deal_reads(db, [deal]))[0] if deal else None)
+                          deal=(await service.deal_reads(db, [deal], access.principal))[0] if deal else None)
 
 
 # --- forms -------------------------------------------------------------------------------------------
 
 
-def _form_read(form: LeadForm) -> FormRead:
+def _form_read(form: LeadForm, submissions: int = 0) -> FormRead:
     return FormRead.model_validate(form).model_copy(update={
         "submit_url": f"/api/crm/public/forms/{form.form_key}",
-        "embed_url": f"/api/crm/public/forms/{form.form_key}/embed"})
+        "embed_url": f"/api/crm/public/forms/{form.form_key}/embed",
+        "submission_count": submissions})
+
+
+async def _submissions(db: AsyncSession, form_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Leads captured per form (one GROUP BY over the forms asked for)."""
+    if not form_ids:
+        return {}
+    rows = await db.execute(select(Lead.form_id, func.count()).where(Lead.form_id.in_(form_ids))
+                            .group_by(Lead.form_id))
+    return {form_id: int(count) for form_id, count in rows}
 
 
 async def _form(db: AsyncSession, form_id: uuid.UUID) -> LeadForm:
@@ -316,7 +327,9 @@ def _extra_fields(names: list[str]) -> list[str]:
 
 @router.get("/lead-forms", response_model=list[FormRead], summary="Web forms for lead capture")
 async def list_forms(db: DbDep, _: ConfigRead) -> list[FormRead]:
-    return [_form_read(f) for f in await db.scalars(select(LeadForm).order_by(LeadForm.created_at, LeadForm.id))]
+    forms = list(await db.scalars(select(LeadForm).order_by(LeadForm.created_at, LeadForm.id)))
+    counts = await _submissions(db, [f.id for f in forms])
+    return [_form_read(f, counts.get(f.id, 0)) for f in forms]
 
 
 @router.post("/lead-forms", response_model=FormRead, status_code=201, summary="Create a web form")
@@ -332,7 +345,8 @@ async def create_form(body: FormCreate, db: DbDep, _: ConfigWrite) -> FormRead:
 
 @router.get("/lead-forms/{form_id}", response_model=FormRead, summary="One web form")
 async def get_form(form_id: uuid.UUID, db: DbDep, _: ConfigRead) -> FormRead:
-    return _form_read(await _form(db, form_id))
+    form = await _form(db, form_id)
+    return _form_read(form, (await _submissions(db, [form.id])).get(form.id, 0))
 
 
 @router.patch("/lead-forms/{form_id}", response_model=FormRead, summary="Change a web form")
@@ -351,7 +365,7 @@ async def update_form(form_id: uuid.UUID, body: FormUpdate, db: DbDep, _: Config
     if extra is not None:
         form.extra_fields = extra
     await db.flush()
-    return _form_read(form)
+    return _form_read(form, (await _submissions(db, [form.id])).get(form.id, 0))
 
 
 @router.delete("/lead-forms/{form_id}", status_code=204, summary="Delete a web form (its leads stay)")
@@ -470,36 +484,50 @@ async def list_rules(db: DbDep, _: ConfigRead) -> list[ScoreRuleRead]:
     return [ScoreRuleRead.model_validate(r) for r in rows]
 
 
-@router.post("/score-rules", response_model=ScoreRuleRead, status_code=201,
-             summary="Add a scoring rule (applies to leads captured or changed from now on)")
-async def create_rule(body: ScoreRuleCreate, db: DbDep, _: ConfigWrite) -> ScoreRuleRead:
+@router.post("/score-rules", response_model=crm_jobs.ScoreRuleChanged, status_code=201,
+             summary="Add a scoring rule (open leads are rescored by a background job)")
+async def create_rule(body: ScoreRuleCreate, db: DbDep, _: ConfigWrite) -> crm_jobs.ScoreRuleChanged:
     _check_rule(body.field, body.operator, body.value)
     rule = LeadScoreRule(name=body.name, field=body.field, operator=body.operator, value=body.value,
                          points=body.points, is_active=body.is_active)
     db.add(rule)
     await db.flush()
-    return ScoreRuleRead.model_validate(rule)
+    job_id = await crm_jobs.enqueue_rescore(db, "rule created") if rule.is_active else None
+    return crm_jobs.ScoreRuleChanged(**ScoreRuleRead.model_validate(rule).model_dump(), rescore_job_id=job_id)
 
 
-@router.patch("/score-rules/{score_rule_id}", response_model=ScoreRuleRead, summary="Change a scoring rule")
-async def update_rule(score_rule_id: uuid.UUID, body: ScoreRuleUpdate, db: DbDep, _: ConfigWrite) -> ScoreRuleRead:
+@router.patch("/score-rules/{score_rule_id}", response_model=crm_jobs.ScoreRuleChanged,
+              summary="Change a scoring rule (open leads are rescored by a background job)")
+async def update_rule(score_rule_id: uuid.UUID, body: ScoreRuleUpdate, db: DbDep, _: ConfigWrite
+                      ) -> crm_jobs.ScoreRuleChanged:
     rule = await _rule(db, score_rule_id)
     check_version(rule, body.version)
     if body.value is not None:
         _check_rule(rule.field, rule.operator, body.value)
+    scoring = (rule.value, rule.points, rule.is_active)
     for name in ("name", "value", "points", "is_active"):
         if getattr(body, name) is not None:
             setattr(rule, name, getattr(body, name))
     await db.flush()
-    return ScoreRuleRead.model_validate(rule)
+    changed = scoring != (rule.value, rule.points, rule.is_active)  # a new name changes no score
+    job_id = await crm_jobs.enqueue_rescore(db, "rule changed") if changed else None
+    return crm_jobs.ScoreRuleChanged(**ScoreRuleRead.model_validate(rule).model_dump(), rescore_job_id=job_id)
 
 
 @router.delete("/score-rules/{score_rule_id}", status_code=204,
-               summary="Delete a scoring rule (leads give its points back when they are next rescored)")
+               summary="Delete a scoring rule (a background job takes its points back from open leads; "
+                       "the job id is in the X-Rescore-Job header)")
 async def delete_rule(score_rule_id: uuid.UUID, db: DbDep, _: ConfigWrite) -> Response:
     await db.delete(await _rule(db, score_rule_id))
     await db.flush()
-    return Response(status_code=204)
+    job_id = await crm_jobs.enqueue_rescore(db, "rule deleted")
+    return Response(status_code=204, headers={"X-Rescore-Job": str(job_id)})
+
+
+@router.get("/score-rules/rescoring", response_model=crm_jobs.RescoreStatus | None,
+            summary="The latest rescoring of the open leads after a rule change (status and progress)")
+async def rescoring_status(db: DbDep, _: ConfigRead) -> crm_jobs.RescoreStatus | None:
+    return await crm_jobs.rescore_status(db)
 
 
 @router.post("/leads/{lead_id}/rescore", response_model=LeadDetail, summary="Apply the current rules to a lead now")

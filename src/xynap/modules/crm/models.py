@@ -89,6 +89,8 @@ class Deal(IdMixin, TimestampMixin, VersionMixin, TenantMixin, Base):
         Index("ix_crm_deals_forecast", "tenant_id", "status", "expected_close_date",
               postgresql_include=["stage_id", "currency", "value", "probability", "owner_id", "pipeline_id"]),
         Index("ix_crm_deals_tenant_created", "tenant_id", "created_at", "id"),
+        # one stage's open cards in board order (column pages, drop neighbours, end, renumbering): crm_0003
+        Index("ix_crm_deals_stage_order", "tenant_id", "stage_id", "status", "position", "id"),
     )
 
     title: Mapped[str] = mapped_column(String(300))

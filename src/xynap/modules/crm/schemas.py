@@ -148,6 +148,9 @@ class DealRead(BaseModel):
     stage_entered_at: dt.datetime
     rotting: bool = Field(description="Open and longer in its stage than the stage's rotting days")
     tags: list[TagRef] = Field(default_factory=list)
+    contact_name: str | None = Field(None, description="The contact's display name, if the caller may read it")
+    organization_name: str | None = Field(None, description="The organization's name, if the caller may read it")
+    owner_name: str | None = Field(None, description="The owner's name")
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -377,6 +380,7 @@ class FormRead(BaseModel):
     created_at: dt.datetime
     submit_url: str = Field(default="", description="Where the form posts to (relative to the company's host)")
     embed_url: str = Field(default="", description="An embeddable HTML snippet of the form")
+    submission_count: int = Field(default=0, description="Leads captured through the form so far")
 
 
 class FormCreate(BaseModel):

@@ -11,6 +11,8 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
@@ -19,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xynap.core.db import utcnow
 from xynap.core.errors import NotFound, ValidationFailed
 from xynap.core.events import publish
+from xynap.core.security.permissions import Access, Principal
 from xynap.modules.crm.currencies import is_currency
 from xynap.modules.crm.models import Deal, DealItem, DealStageHistory, DealTag, Pipeline, Stage
 from xynap.modules.crm.schemas import DealItemIn, DealItemRead, DealRead, StageStay, TagRef
+from xynap.platform.users.models import User
 from xynap.shared.contacts.models import Contact
 from xynap.shared.contacts.service import ensure_user, field_definitions, validate_custom_fields
 from xynap.shared.tags.models import Tag
@@ -163,12 +167,24 @@ async def check_custom_fields(db: AsyncSession, values: dict[str, Any], existing
 
 
 async def tags_by_deal(db: AsyncSession, deal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[TagRef]]:
+    """The tags of each deal, by name. Two index lookups instead of a join: for the board's 300 cards
+    PostgreSQL planned the join from the tags side (it cannot see a tenant's share of a table behind
+    RLS) and filtered every link of each tag against the 300 ids (25 ms instead of < 1 ms)."""
     out: dict[uuid.UUID, list[TagRef]] = {i: [] for i in deal_ids}
-    if deal_ids:
-        rows = await db.execute(select(DealTag.deal_id, Tag).join(Tag, Tag.id == DealTag.tag_id)
-                                .where(DealTag.deal_id.in_(list(deal_ids))).order_by(Tag.name))
-        for deal_id, tag in rows:
-            out[deal_id].append(TagRef.model_validate(tag))
+    if not deal_ids:
+        return out
+    links = (await db.execute(select(DealTag.deal_id, DealTag.tag_id)
+                              .where(DealTag.deal_id.in_(list(deal_ids))))).all()
+    if not links:
+        return out
+    tags = {t.id: TagRef.model_validate(t)
+            for t in await db.scalars(select(Tag).where(Tag.id.in_({tag_id for _, tag_id in links})))}
+    for deal_id, tag_id in links:
+        if tag_id in tags:
+            out[deal_id].append(tags[tag_id])
+    for refs in out.values():
+        if len(refs) > 1:
+            refs.sort(key=lambda t: t.name)
     return out
 
 
@@ -196,9 +212,53 @@ def is_rotting(deal: Deal, stage: Stage | None, now: dt.datetime) -> bool:
             and deal.stage_entered_at <= now - dt.timedelta(days=stage.rotting_days))
 
 
-def deal_read(deal: Deal, stage: Stage | None, tags: list[TagRef], now: dt.datetime | None = None) -> DealRead:
+CONTACT_READ = "contacts.contact:read"
+
+
+@dataclass(frozen=True)
+class DealNames:
+    """Names for the ids on deals, so a board or list needs no lookup per card: contacts only as far as
+    the viewer may read them (their contacts read scope), owners always (colleagues in the same company)."""
+
+    contacts: dict[uuid.UUID, str] = dataclass_field(default_factory=dict)
+    users: dict[uuid.UUID, str] = dataclass_field(default_factory=dict)
+
+    def contact(self, contact_id: uuid.UUID | None) -> str | None:
+        return self.contacts.get(contact_id) if contact_id is not None else None
+
+    def user(self, user_id: uuid.UUID | None) -> str | None:
+        return self.users.get(user_id) if user_id is not None else None
+
+
+NO_NAMES = DealNames()
+
+
+async def deal_names(db: AsyncSession, viewer: Principal | None, deals: Iterable[Any]) -> DealNames:
+    """Two queries for any number of deals (one for contacts and organizations, one for owners)."""
+    deals = list(deals)
+    if viewer is None or not deals:
+        return NO_NAMES
+    contact_ids = {i for d in deals for i in (d.contact_id, d.organization_id) if i is not None}
+    owner_ids = {d.owner_id for d in deals if d.owner_id is not None}
+    contacts: dict[uuid.UUID, str] = {}
+    scope = viewer.scope_for(CONTACT_READ)
+    if contact_ids and scope is not None:
+        stmt = Access(viewer, CONTACT_READ, scope).apply(
+            select(Contact.id, Contact.display_name).where(Contact.id.in_(contact_ids)), Contact.owner_id)
+        contacts = {row.id: row.display_name for row in await db.execute(stmt)}
+    users: dict[uuid.UUID, str] = {}
+    if owner_ids:
+        users = {row.id: row.name for row in await db.execute(select(User.id, User.name).where(User.id.in_(owner_ids)))}
+    return DealNames(contacts, users)
+
+
+def deal_read(deal: Any, stage: Stage | None, tags: list[TagRef], now: dt.datetime | None = None,
+              names: DealNames = NO_NAMES) -> DealRead:
+    """The API shape of a deal (an ORM ``Deal`` or a row with its columns). Built without validation:
+    every value comes typed from the database, and validating them cost ~0.1 ms per card — a third of
+    the server time of a board of 300 cards."""
     now = now or utcnow()
-    return DealRead(
+    return DealRead.model_construct(
         id=deal.id, title=deal.title, pipeline_id=deal.pipeline_id, stage_id=deal.stage_id,
         contact_id=deal.contact_id, organization_id=deal.organization_id, owner_id=deal.owner_id,
         value=deal.value, currency=deal.currency, expected_close_date=deal.expected_close_date,
@@ -206,15 +266,18 @@ def deal_read(deal: Deal, stage: Stage | None, tags: list[TagRef], now: dt.datet
         status=deal.status, lost_reason=deal.lost_reason, won_at=deal.won_at, lost_at=deal.lost_at,
         source=deal.source, custom_fields=deal.custom_fields or {}, position=deal.position,
         stage_entered_at=deal.stage_entered_at, rotting=is_rotting(deal, stage, now), tags=tags,
+        contact_name=names.contact(deal.contact_id), organization_name=names.contact(deal.organization_id),
+        owner_name=names.user(deal.owner_id),
         version=deal.version, created_at=deal.created_at, updated_at=deal.updated_at,
     )
 
 
-async def deal_reads(db: AsyncSession, deals: Sequence[Deal]) -> list[DealRead]:
+async def deal_reads(db: AsyncSession, deals: Sequence[Deal], viewer: Principal | None = None) -> list[DealRead]:
     stages = await stage_map(db, (d.stage_id for d in deals))
     tags = await tags_by_deal(db, [d.id for d in deals])
+    names = await deal_names(db, viewer, deals)
     now = utcnow()
-    return [deal_read(d, stages.get(d.stage_id), tags[d.id], now) for d in deals]
+    return [deal_read(d, stages.get(d.stage_id), tags[d.id], now, names) for d in deals]
 
 
 async def items_of(db: AsyncSession, deal_id: uuid.UUID) -> list[DealItemRead]:
