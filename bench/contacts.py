@@ -18,13 +18,10 @@ import argparse
 import asyncio
 import csv
 import datetime as dt
-import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
 SECTION = "## Shared components: contacts"
 PASSWORD = "bench-password-0123456789"
 
@@ -585,7 +581,7 @@ def render(results: list[dict[str, Any]], command: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from bench.run import write_docs
+    from bench.run import run_per_engine, write_docs
 
     parser = argparse.ArgumentParser(prog="python -m bench.contacts", description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=("postgresql", "sqlite", "both"), default="both")
@@ -598,20 +594,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     engines = ["postgresql", "sqlite"] if args.engine == "both" else [args.engine]
-    workdir = Path(tempfile.mkdtemp(prefix="xynap-bench-contacts-"))
-    results = []
-    try:
-        for engine in engines:
-            result = asyncio.run(measure_engine(engine, args.quick or engine in args.quick_engine, workdir))
-            result["targets"] = targets(result)
-            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            name = f"contacts-{engine}{'-quick' if result['quick'] else ''}.json"
-            (RESULTS_DIR / name).write_text(json.dumps(result, indent=2, default=str))
-            results.append(result)
-            for t in result["targets"]:
-                say(f"{engine}: {t['target']}: {t['value']} — {'met' if t['met'] else 'NOT MET'}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    results = run_per_engine("contacts", engines, lambda engine, workdir: measure_engine(
+        engine, args.quick or engine in args.quick_engine, workdir), targets)
     command = "python -m bench.contacts" + ("" if not argv else " " + " ".join(argv))
     if args.docs or (args.docs is None and not args.quick and args.engine == "both"):
         write_docs(render(results, command), heading=SECTION)

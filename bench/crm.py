@@ -23,9 +23,7 @@ import decimal
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,7 +34,6 @@ from typing import Any
 from bench.contacts import Latency, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
 SECTION = "## Module CRM: board, forecast, live moves"
 PASSWORD = "bench-password-0123456789"
 SLUG = "bench-crm"
@@ -647,7 +644,7 @@ def render(results: list[dict[str, Any]], command: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from bench.run import write_docs
+    from bench.run import run_per_engine, write_docs
 
     parser = argparse.ArgumentParser(prog="python -m bench.crm", description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=("postgresql", "sqlite", "both"), default="both")
@@ -660,20 +657,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     engines = ["postgresql", "sqlite"] if args.engine == "both" else [args.engine]
-    workdir = Path(tempfile.mkdtemp(prefix="xynap-bench-crm-"))
-    results = []
-    try:
-        for engine in engines:
-            result = asyncio.run(measure_engine(engine, args.quick, workdir, args.quiet_wait))
-            result["targets"] = targets(result)
-            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            name = f"crm-{engine}{'-quick' if result['quick'] else ''}.json"
-            (RESULTS_DIR / name).write_text(json.dumps(result, indent=2, default=str))
-            results.append(result)
-            for t in result["targets"]:
-                say(f"{engine}: {t['target']}: {t['value']} — {'met' if t['met'] else 'NOT MET'}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    results = run_per_engine("crm", engines, lambda engine, workdir: measure_engine(
+        engine, args.quick, workdir, args.quiet_wait), targets)
     command = "python -m bench.crm" + ("" if not argv else " " + " ".join(argv))
     if args.docs or (args.docs is None and not args.quick and args.engine == "both"):
         write_docs(render(results, command), heading=SECTION)

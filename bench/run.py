@@ -1256,6 +1256,29 @@ Each section is replaced when its benchmark runs again.
 """
 
 
+def run_per_engine(name: str, engines: Sequence[str], measure: Callable[[str, Path], Any],
+                   targets: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Run a scaled benchmark (``bench.contacts``, ``bench.crm``) once per engine in a scratch folder:
+    ``measure(engine, workdir)`` is a coroutine giving the result; each result is checked against its
+    targets, kept as ``bench/results/<name>-<engine>[-quick].json`` and summed up on the console."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"xynap-bench-{name}-"))
+    results = []
+    try:
+        for engine in engines:
+            result = asyncio.run(measure(engine, workdir))
+            result["targets"] = targets(result)
+            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+            file_name = f"{name}-{engine}{'-quick' if result['quick'] else ''}.json"
+            (RESULTS_DIR / file_name).write_text(json.dumps(result, indent=2, default=str))
+            results.append(result)
+            for t in result["targets"]:
+                print(f"[bench.{name}] {engine}: {t['target']}: {t['value']} — {'met' if t['met'] else 'NOT MET'}",
+                      flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
 def write_docs(section: str, path: Path = DOCS_FILE, heading: str = SECTION) -> None:
     """Replace the ``heading`` section of docs/benchmarks.md (appended when missing)."""
     text = path.read_text() if path.exists() else DOCS_HEADER

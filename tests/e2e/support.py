@@ -1,12 +1,14 @@
-"""Shared values of the browser tests (the demo logins, the server handle)."""
+"""Shared values and steps of the browser tests (the demo logins, the server handle, logging in, waiting)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+from playwright.sync_api import Page, expect
 
 ADMIN_EMAIL = "admin@demo.example.com"
 STAFF_EMAIL = "julia.weber@demo.example.com"
@@ -68,3 +70,25 @@ def reset_preferences(server: Server, *emails: str) -> None:
                 client.put("/api/me/preferences", json={"data": {}})
         except httpx.HTTPError:
             pass
+
+
+def login(page: Page, email: str = ADMIN_EMAIL, password: str = PASSWORD, base: str = "") -> None:
+    """Log in through the login form (German, the default) and wait for the dashboard."""
+    page.goto(f"{base}/login")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+
+
+def eventually(read: Callable[[], object], expected: object, timeout: float = 15) -> None:
+    """Poll ``read()`` until it gives ``expected`` (the server side of what the page just did)."""
+    deadline = time.monotonic() + timeout
+    while (value := read()) != expected:
+        assert time.monotonic() < deadline, f"still {value!r}, expected {expected!r}"
+        time.sleep(0.2)
+
+
+def open_crm_tab(page: Page, name: str) -> None:
+    """Move between CRM pages inside the app via its tab row (no full page load), as people do."""
+    page.get_by_test_id("crm-nav").get_by_role("link", name=name, exact=True).click()

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, OWNER_EMAIL, PASSWORD, STAFF_EMAIL, Server, api_login
-
-
-def login(page: Page, email: str = ADMIN_EMAIL, base: str = "") -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+from tests.e2e.support import ADMIN_EMAIL, OWNER_EMAIL, STAFF_EMAIL, Server, api_login, login
 
 
 def _revoke_staff_users_create(server: Server) -> None:

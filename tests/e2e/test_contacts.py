@@ -9,15 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
-
-
-def login(page: Page, email: str = ADMIN_EMAIL, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(password)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+from tests.e2e.support import Server, api_login, login
 
 
 def create_contact(server: Server, **body) -> dict:

@@ -11,15 +11,7 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
-
-
-def login(page: Page, email: str = ADMIN_EMAIL) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+from tests.e2e.support import Server, api_login, login
 
 
 def _this_year(client) -> dict[str, str]:

@@ -8,36 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, STAFF_EMAIL, Server, api_login
+from tests.e2e.support import STAFF_EMAIL, Server, api_login, eventually, login, open_crm_tab
 
 STAGES = ["Lead", "Qualifiziert", "Angebot", "Verhandlung", "Abschluss", "Abnahme"]
 
 
-def login(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(ADMIN_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
 
-
-def eventually(read: Callable[[], object], expected: object, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while (value := read()) != expected:
-        assert time.monotonic() < deadline, f"still {value!r}, expected {expected!r}"
-        time.sleep(0.2)
-
-
-def open_tab(page: Page, name: str) -> None:
-    """Move between CRM pages inside the app (no full page load), as people do."""
-    page.get_by_test_id("crm-nav").get_by_role("link", name=name, exact=True).click()
 
 
 def column(page: Page, stage: str) -> Locator:
@@ -59,7 +40,7 @@ def dashboard_won(page: Page, server: Server, pipeline: dict) -> int:
     API). The default pipeline's figures are awaited first, so the switch does not race the first load."""
     with api_login(server) as client:
         default = next(p for p in client.get("/api/crm/pipelines").json() if p["is_default"])
-    open_tab(page, "Dashboard")
+    open_crm_tab(page, "Dashboard")
     expect(page.get_by_role("heading", name="Vertriebs-Dashboard", exact=True)).to_be_visible()
     expect(page.get_by_test_id("kpi-won-count")).to_have_text(f"{won_count(server, default['id'])} Deals gewonnen")
     page.get_by_test_id("filter-pipeline").select_option(label=pipeline["name"])
@@ -129,7 +110,7 @@ def test_lead_from_web_form_to_won_deal(page: Page, context, server: Server, art
     won_before = dashboard_won(page, server, pipeline)
 
     # --- the demo web form's embed code on a "company website"; a visitor sends a lead -------------------
-    open_tab(page, "Web-Formulare")
+    open_crm_tab(page, "Web-Formulare")
     expect(page.get_by_role("heading", name="Web-Formulare", exact=True)).to_be_visible()
     page.get_by_role("button", name="Formular „Kontaktformular Website“ öffnen").click()
     expect(page.get_by_test_id("embed-code")).to_have_value(re.compile(r"<form class=\"xynap-lead-form\""))
@@ -150,7 +131,7 @@ def test_lead_from_web_form_to_won_deal(page: Page, context, server: Server, art
 
     # --- the lead list shows it; the lead page shows its score with reasons and its owner ---------------
     page.get_by_role("button", name="Abbrechen").click()  # leave the form editor
-    open_tab(page, "Leads")
+    open_crm_tab(page, "Leads")
     lead_link = page.get_by_test_id("leads-table").get_by_role("link", name=f"Lena {last_name}")
     expect(lead_link).to_be_visible()
     lead_link.click()
@@ -189,7 +170,7 @@ def test_lead_from_web_form_to_won_deal(page: Page, context, server: Server, art
     assert deal["pipeline_id"] == pipeline["id"] and deal["status"] == "open"
 
     # --- the new pipeline's board: stage by stage, then onto "Gewonnen" -----------------------------------
-    open_tab(page, "Board")
+    open_crm_tab(page, "Board")
     expect(page.get_by_test_id("deal-board")).to_be_visible()
     page.get_by_test_id("board-pipeline").select_option(label=pipeline_name)
     expect(page.get_by_test_id("deal-board")).to_have_attribute("data-pipeline", pipeline["id"])

@@ -5,28 +5,11 @@ won), a lead converted into a deal, and the board and list on a phone in English
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
-
-
-def login(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(ADMIN_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
-
-
-def eventually(read: Callable[[], object], expected: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while (value := read()) != expected:
-        assert time.monotonic() < deadline, f"still {value!r}, expected {expected!r}"
-        time.sleep(0.1)
+from tests.e2e.support import Server, api_login, eventually, login
 
 
 def stages(server: Server) -> dict[str, str]:
@@ -137,7 +120,7 @@ def test_deal_line_item_and_won(page: Page, server: Server, artifacts) -> None:
     page.get_by_test_id("deal-lost").click()
     dialog = page.get_by_role("dialog", name="Deal als verloren markieren")
     dialog.get_by_label("Grund").fill("Budget gestrichen")
-    dialog.get_by_test_id("deal-lost-submit").click()
+    dialog.get_by_test_id("lost-submit").click()
     expect(page.get_by_test_id("deal-status")).to_have_text("Verloren")
     expect(page.get_by_test_id("deal-lost-reason")).to_contain_text("Budget gestrichen")
 

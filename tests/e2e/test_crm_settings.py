@@ -7,29 +7,12 @@ pasted into a "website" that posts a lead through the public form endpoint — t
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, STAFF_EMAIL, Server, api_login
-
-
-def login(page: Page, email: str = ADMIN_EMAIL) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
-
-
-def eventually(read: Callable[[], object], expected: object, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while (value := read()) != expected:
-        assert time.monotonic() < deadline, f"still {value!r}, expected {expected!r}"
-        time.sleep(0.2)
+from tests.e2e.support import STAFF_EMAIL, Server, api_login, eventually, login, open_crm_tab
 
 
 def pipeline_named(server: Server, name: str) -> dict:
@@ -42,11 +25,6 @@ def pipeline_named(server: Server, name: str) -> dict:
 def stage_names(server: Server, name: str) -> list[str]:
     return [s["name"] for s in sorted(pipeline_named(server, name)["stages"], key=lambda s: s["position"])]
 
-
-def open_tab(page: Page, name: str) -> None:
-    """Move between CRM pages inside the app, as people do (a full page load while the app is refreshing its
-    short-lived token would test the login, not these pages)."""
-    page.get_by_test_id("crm-nav").get_by_role("link", name=name, exact=True).click()
 
 
 def stage_row(page: Page, name: str):
@@ -115,7 +93,7 @@ def test_pipeline_scoring_routing_and_web_form(page: Page, context, server: Serv
     pipeline_named(server, "Neugeschäft")
 
     # --- a scoring rule ------------------------------------------------------------------------------
-    open_tab(page, "Lead-Scoring")
+    open_crm_tab(page, "Lead-Scoring")
     expect(page.get_by_role("heading", name="Lead-Scoring", exact=True)).to_be_visible()
     expect(page.get_by_test_id("rule-list")).to_contain_text(
         "Leads, bei denen das Feld „Nachricht“ „Angebot“ enthält, bekommen 25 Punkte.")
@@ -150,7 +128,7 @@ def test_pipeline_scoring_routing_and_web_form(page: Page, context, server: Serv
     with api_login(server) as client:
         users = {u["email"]: u for u in client.get("/api/users", params={"limit": 200}).json()["items"]}
     julia = users[STAFF_EMAIL]
-    open_tab(page, "Lead-Verteilung")
+    open_crm_tab(page, "Lead-Verteilung")
     expect(page.get_by_role("heading", name="Lead-Verteilung", exact=True)).to_be_visible()
     page.get_by_test_id("routing-add-field").click()
     rule = page.get_by_test_id("routing-rules").locator("> li").last
@@ -166,7 +144,7 @@ def test_pipeline_scoring_routing_and_web_form(page: Page, context, server: Serv
     assert {"kind": "field", "field": "region", "value": "Süd", "tag_id": None, "user_id": julia["id"]} in routing
 
     # --- a web form, its embed code, a lead through the public endpoint --------------------------------
-    open_tab(page, "Web-Formulare")
+    open_crm_tab(page, "Web-Formulare")
     expect(page.get_by_role("heading", name="Web-Formulare", exact=True)).to_be_visible()
     page.get_by_test_id("form-new").click()
     form_name = f"Website {suffix}"
@@ -223,7 +201,7 @@ def test_pipeline_scoring_routing_and_web_form(page: Page, context, server: Serv
     # the form list counts the submission, the lead list shows the lead
     page.get_by_role("button", name="Abbrechen").click()  # back to the list
     expect(page.get_by_test_id("form-list").locator("li", has_text=form_name)).to_contain_text("Einsendungen: 1")
-    open_tab(page, "Leads")
+    open_crm_tab(page, "Leads")
     expect(page.locator(f'[data-lead="{lead["id"]}"]').first).to_contain_text("Schmid")
 
 
@@ -245,12 +223,12 @@ def test_settings_on_a_phone_in_english(page: Page, server: Server, artifacts) -
     page.get_by_role("button", name="Move “Angebot” down").click()
     eventually(lambda: stage_names(server, "Upsell Bestandskunden"), ["Bedarf erkannt", "Angebot"])
 
-    open_tab(page, "Lead scoring")
+    open_crm_tab(page, "Lead scoring")
     expect(page.get_by_role("heading", name="Lead scoring", exact=True)).to_be_visible()
     expect(page.get_by_test_id("rule-list")).to_contain_text("Leads with a company get 30 points.")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    open_tab(page, "Lead routing")
+    open_crm_tab(page, "Lead routing")
     expect(page.get_by_role("heading", name="Lead routing", exact=True)).to_be_visible()
     expect(page.get_by_test_id("routing-mode")).to_contain_text("Active: rules")
     page.get_by_test_id("routing-add-tag").click()
@@ -259,7 +237,7 @@ def test_settings_on_a_phone_in_english(page: Page, server: Server, artifacts) -
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=artifacts / "crm-settings-routing-phone-en.png", full_page=True)
 
-    open_tab(page, "Web forms")
+    open_crm_tab(page, "Web forms")
     expect(page.get_by_role("heading", name="Web forms", exact=True)).to_be_visible()
     page.get_by_role("button", name="Open form “Kontaktformular Website”").click()
     expect(page.get_by_test_id("embed-code")).to_have_value(re.compile("xynap-lead-form"))

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import _running_server
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
+from tests.e2e.support import Server, api_login, login
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,6 @@ def server(frontend_dist: Path) -> Iterator[Server]:
     with _running_server(frontend_dist, demo=True, worker=True) as running:
         yield running
 
-
-def login(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(ADMIN_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
 
 
 def test_import_csv_with_a_bad_row(page: Page, server: Server, artifacts) -> None:

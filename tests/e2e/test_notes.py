@@ -8,15 +8,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
-
-
-def login(page: Page) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(ADMIN_EMAIL)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+from tests.e2e.support import Server, api_login, login
 
 
 def test_note_tags_picker_chips_and_filter(page: Page, server: Server, artifacts) -> None:

@@ -8,17 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server
+from tests.e2e.support import Server, login
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-
-def login(page: Page, email: str = ADMIN_EMAIL) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
 
 
 def test_first_run_setup_wizard(browser, fresh_server: Server, artifacts) -> None:

@@ -3,22 +3,12 @@ keyboard), mark done, subtasks and tags in the drawer, live updates from another
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ADMIN_EMAIL, PASSWORD, Server, api_login
-
-
-def login(page: Page, email: str = ADMIN_EMAIL) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+from tests.e2e.support import Server, api_login, eventually, login
 
 
 def task_by_title(server: Server, title: str) -> dict:
@@ -29,13 +19,6 @@ def task_by_title(server: Server, title: str) -> dict:
         assert len(items) == 1, items
         return items[0]
 
-
-def eventually(read: Callable[[], object], expected: object, timeout: float = 10) -> None:
-    """Wait until `read()` returns `expected` (the UI answers before its request has reached the server)."""
-    deadline = time.monotonic() + timeout
-    while (value := read()) != expected:
-        assert time.monotonic() < deadline, f"still {value!r}, expected {expected!r}"
-        time.sleep(0.1)
 
 
 def test_create_list_board_done(page: Page, server: Server, artifacts) -> None:

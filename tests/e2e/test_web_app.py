@@ -8,15 +8,16 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ACCESS_TTL_SECONDS, ADMIN_EMAIL, COMPANY, OWNER_EMAIL, PASSWORD, STAFF_EMAIL, Server
-
-
-def login(page: Page, email: str = ADMIN_EMAIL, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort", exact=True).fill(password)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("dashboard-title")).to_be_visible()
+from tests.e2e.support import (
+    ACCESS_TTL_SECONDS,
+    ADMIN_EMAIL,
+    COMPANY,
+    OWNER_EMAIL,
+    PASSWORD,
+    STAFF_EMAIL,
+    Server,
+    login,
+)
 
 
 def api_token(server: Server, email: str = ADMIN_EMAIL) -> str:
