@@ -520,7 +520,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def render(results: list[dict[str, Any]], command: str) -> str:
-    from bench.run import machine_info, software_versions
+    from bench.run import machine_info, software_versions, target_table
 
     m = machine_info()
     sw = software_versions()
@@ -572,9 +572,7 @@ def render(results: list[dict[str, Any]], command: str) -> str:
                 lines.append(f"vCard 4.0 export of {e['company']} ({label}): {e['cards']:,} cards, {e['mib']} MiB "
                              f"streamed in {e['seconds']:.1f} s; server RSS {e['rss_before_mib']:.0f} MiB before, "
                              f"peak {e['peak_rss_mib']:.0f} MiB ({growth}).")
-        lines += ["", "| Target | Measured | Result |", "| --- | ---: | --- |"]
-        for t in r["targets"]:
-            lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
+        lines += target_table(r["targets"])
         lines.append("")
     lines += ["Raw figures: `bench/results/contacts-<engine>.json`.", ""]
     return "\n".join(lines)

@@ -587,7 +587,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def render(results: list[dict[str, Any]], command: str) -> str:
-    from bench.run import git_revision, machine_info, software_versions
+    from bench.run import git_revision, machine_info, software_versions, target_table
 
     m = machine_info()
     sw = software_versions()
@@ -635,9 +635,7 @@ def render(results: list[dict[str, Any]], command: str) -> str:
                           f"{move['after_response_p95_ms']:.1f} ms (p95) after the mover had its response."]
         if r["engine"] != "postgresql":
             lines += ["", "The targets are set for PostgreSQL; on SQLite they are shown for comparison only."]
-        lines += ["", "| Target | Measured | Result |", "| --- | ---: | --- |"]
-        for t in r["targets"]:
-            lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
+        lines += target_table(r["targets"])
         lines.append("")
     lines += ["Raw figures: `bench/results/crm-<engine>.json`.", ""]
     return "\n".join(lines)

@@ -1279,6 +1279,13 @@ def run_per_engine(name: str, engines: Sequence[str], measure: Callable[[str, Pa
     return results
 
 
+def target_table(targets: Sequence[dict[str, Any]]) -> list[str]:
+    """The markdown lines of a run's "Target | Measured | Result" table (``not met`` in bold)."""
+    lines = ["", "| Target | Measured | Result |", "| --- | ---: | --- |"]
+    lines += [f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |" for t in targets]
+    return lines
+
+
 def write_docs(section: str, path: Path = DOCS_FILE, heading: str = SECTION) -> None:
     """Replace the ``heading`` section of docs/benchmarks.md (appended when missing)."""
     text = path.read_text() if path.exists() else DOCS_HEADER
