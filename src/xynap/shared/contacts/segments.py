@@ -390,6 +390,9 @@ def _cf_ops(ctx: Context, kind: str, key: str, operator: str, value: Any) -> Col
         return missing
     if operator == "is_not_empty":
         return not_(missing)
+    # Many holders (``probe``): the walked rows are tested on their own JSON alone — exact, and a few
+    # microseconds a row. Testing them against the key table as well (a hashed sub-plan of every holder)
+    # cost the whole key range on each request (64 ms for "Branche = IT" in 50,000 contacts; 0.7 ms without).
     if kind == "cf_multiselect":
         def has(option: str) -> ColumnElement[bool]:
             if postgres:
@@ -397,7 +400,8 @@ def _cf_ops(ctx: Context, kind: str, key: str, operator: str, value: Any) -> Col
             each = func.json_each(column, f'$."{key}"').table_valued("value")
             return select(each.c.value).where(each.c.value == option).exists()
         options = [value] if operator == "contains" else value
-        return and_(_holds(_field_holders(key, options), probe, postgres), or_(*(has(v) for v in options)))
+        exact = or_(*(has(v) for v in options))
+        return exact if probe else and_(Contact.id.in_(_field_holders(key, options)), exact)
     typed = {"cf_number": column[key].as_float(), "cf_checkbox": column[key].as_boolean()}.get(kind, text)
 
     def equal(v: Any) -> ColumnElement[bool]:
@@ -406,11 +410,12 @@ def _cf_ops(ctx: Context, kind: str, key: str, operator: str, value: Any) -> Col
         return typed == v
 
     if operator == "eq":
-        return and_(_holds(_field_holders(key, [value]), probe, postgres), equal(value))
+        return equal(value) if probe else and_(Contact.id.in_(_field_holders(key, [value])), equal(value))
     if operator == "ne":
         return or_(missing, not_(equal(value)))
     if operator == "in":
-        return and_(_holds(_field_holders(key, value), probe, postgres), or_(*(equal(v) for v in value)))
+        exact = or_(*(equal(v) for v in value))
+        return exact if probe else and_(Contact.id.in_(_field_holders(key, value)), exact)
     if operator == "contains":
         return text.icontains(value, autoescape=True)
     if operator == "starts_with":
