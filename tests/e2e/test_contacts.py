@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import Server, api_login, login
+from tests.e2e.support import Server, api_login, eventually, login
 
 
 def create_contact(server: Server, **body) -> dict:
@@ -343,3 +343,24 @@ def test_export_has_exactly_the_listed_contacts(page: Page, server: Server) -> N
     for contact in inside:
         assert contact["last_name"] in text
     assert "Anderer-Ort" not in text and "Gleicher-Ort" not in text
+
+
+def test_timeline_entries_are_in_the_users_language(page: Page, server: Server) -> None:
+    word = f"Englisch{uuid.uuid4().hex[:6]}"
+    contact = create_contact(server, type="person", first_name=word, last_name="Test")
+    with api_login(server) as client:
+        client.post("/api/tasks", json={"title": f"Angebot {word}", "linked_contact_id": contact["id"]}
+                    ).raise_for_status()
+
+    def recorded() -> int:  # the timeline is written by event handlers after the commit
+        with api_login(server) as client:
+            return len(client.get("/api/activities", params={"contact_id": contact["id"]}).json()["items"])
+
+    eventually(recorded, 2)
+    login(page)
+    page.goto(f"/contacts/{contact['id']}")
+    summaries = page.locator("[data-timeline] [data-activity-summary]")
+    expect(summaries).to_have_text([f"Aufgabe angelegt: Angebot {word}", "Kontakt angelegt"])
+    page.get_by_test_id("lang-en").click()
+    # rendered from the entry's event and payload, not the stored German summary
+    expect(summaries).to_have_text([f"Task created: Angebot {word}", "Contact created"])

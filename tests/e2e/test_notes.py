@@ -1,8 +1,9 @@
-"""Notes with tags in the browser (tag picker, chips, filter by tag, German and English) and the contact
-timeline's translated entry types."""
+"""Notes with tags in the browser (tag picker, chips, filter by tag, German and English), the notes page
+following other sessions live, and the contact timeline's translated entry types and texts."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -82,3 +83,39 @@ def test_contact_timeline_shows_translated_types(page: Page, server: Server) -> 
     expect(types).to_contain_text(["Aufgabe angelegt", "Notiz geschrieben", "Kontakt angelegt"])
     page.get_by_test_id("lang-en").click()
     expect(types).to_contain_text(["Task created", "Note written", "Contact created"])
+    expect(page.locator("[data-timeline] [data-activity-summary]")).to_have_text(
+        ["Task created: Angebot schicken", "Note: Rückruf vereinbart", "Contact created"])
+
+
+def test_notes_page_follows_other_sessions_live(page: Page, server: Server) -> None:
+    marker = uuid.uuid4().hex[:6]
+    login(page)
+    page.goto("/notes")
+    notes = page.get_by_test_id("note-list")
+    expect(notes).to_be_visible()
+
+    # a note written elsewhere (API) appears without a reload
+    with api_login(server) as client:
+        created = client.post("/api/notes", json={"content": f"Von nebenan {marker}"})
+        created.raise_for_status()
+        note = created.json()
+    ours = notes.locator("> li", has_text=marker)
+    expect(ours).to_have_text(re.compile(f"Von nebenan {marker}"))
+
+    # the user starts editing it; meanwhile it is changed elsewhere: the list follows, the editor keeps the input
+    ours.get_by_role("button", name="Notiz bearbeiten").click()
+    page.locator("#note-content").fill(f"Meine Fassung {marker}")
+    with api_login(server) as client:
+        client.patch(f"/api/notes/{note['id']}", json={"version": note["version"], "content": f"Geändert {marker}"}
+                     ).raise_for_status()
+    expect(ours).to_contain_text(f"Geändert {marker}")
+    expect(page.get_by_test_id("note-remote-change")).to_contain_text("inzwischen woanders geändert")
+    expect(page.locator("#note-content")).to_have_value(f"Meine Fassung {marker}")
+    page.get_by_role("button", name="Aktuelle Fassung laden").click()
+    expect(page.locator("#note-content")).to_have_value(f"Geändert {marker}")
+    page.get_by_role("button", name="Abbrechen").click()
+
+    # deleted elsewhere: it vanishes
+    with api_login(server) as client:
+        client.delete(f"/api/notes/{note['id']}").raise_for_status()
+    expect(notes.locator("> li", has_text=marker)).to_have_count(0)

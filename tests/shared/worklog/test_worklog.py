@@ -409,3 +409,42 @@ async def test_the_handler_is_idempotent_and_ignores_events_without_contact(wl: 
         await sub.handler(again)
     async with wl.runtime.db.tenant_session(tenant.id) as session:
         assert await session.scalar(select(func.count()).select_from(Activity)) == 2
+
+
+async def test_note_changes_are_published_and_deletions_reach_the_timeline(wl: Factory):
+    from xynap.core.kernel_models import OutboxEvent
+
+    tenant = await _company(wl)
+    julia = await wl.member(tenant, "staff")
+    contact = uuid.uuid4()
+    assert await drain(wl.runtime)  # earlier events must not mix in
+
+    note = (await julia.post("/api/notes", json={"content": "Angebot  geschickt", "linked_contact_id": str(contact)}))
+    note = note.json()
+    resp = await julia.patch(f"/api/notes/{note['id']}", json={"version": 1, "content": "Angebot angenommen",
+                                                                 "is_pinned": True})
+    assert resp.status_code == 200, resp.text
+    assert (await julia.put(f"/api/notes/{note['id']}/tags", json={"tag_ids": []})).status_code == 200
+    # a refused edit publishes nothing (the transaction is rolled back)
+    assert (await julia.patch(f"/api/notes/{note['id']}", json={"version": 1, "content": "alt"})).status_code == 409
+    assert (await julia.delete(f"/api/notes/{note['id']}")).status_code == 204
+
+    async with wl.runtime.db.tenant_session(tenant.id) as session:
+        events = list(await session.scalars(select(OutboxEvent).where(OutboxEvent.name.like("note.%"))
+                                            .order_by(OutboxEvent.created_at, OutboxEvent.id)))
+    assert [e.name for e in events] == ["note.created", "note.updated", "note.updated", "note.deleted"]
+    # seen live by whoever may read notes, scoped by the author like note.created
+    assert all(e.permission == "notes.note:read" and e.owner_id == julia.user_id for e in events)
+    assert all(e.payload["id"] == note["id"] and e.payload["contact_id"] == str(contact) for e in events)
+    assert events[1].payload["changed"] == ["content", "is_pinned"] and events[1].payload["version"] == 2
+    assert events[1].payload["excerpt"] == "Angebot angenommen" and events[1].payload["is_pinned"] is True
+    assert events[2].payload["changed"] == ["tag_ids"]
+    assert events[3].payload["excerpt"] == "Angebot angenommen" and "changed" not in events[3].payload
+
+    assert await drain(wl.runtime)
+    items = (await julia.get("/api/activities", params={"contact_id": str(contact)})).json()["items"]
+    # edits are not timeline entries; creation and deletion are (rendered in the UI from details.event)
+    assert [a["details"]["event"] for a in items] == ["note.deleted", "note.created"]
+    assert [a["summary"] for a in items] == ["Notiz gelöscht: Angebot angenommen", "Notiz: Angebot geschickt"]
+    assert all(a["type"] == "note" and a["entity_id"] == note["id"] for a in items)
+    assert items[0]["details"]["excerpt"] == "Angebot angenommen" and "contact_id" not in items[0]["details"]

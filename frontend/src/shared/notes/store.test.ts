@@ -1,6 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useAuthStore } from '@/core/auth/store'
+import { installRealtime, type RealtimeEvent, type SocketLike } from '@/core/realtime'
 import { json, problem, scriptFetch } from '@/test/fetch'
 import { noteMatches, noteOrder, useNotesStore, type Note } from './store'
 
@@ -122,5 +123,103 @@ describe('tags', () => {
     auth.me = { ...auth.me, permissions: { 'tags.tag:read': 'all' } }
     await store.loadTags()
     expect(store.tags).toEqual([vip])
+  })
+})
+
+describe('live updates', () => {
+  const event = (name: string, payload: Record<string, unknown>): RealtimeEvent => ({ name, payload, id: `e-${name}`, created_at: '' })
+
+  it('adds a colleague’s new note, updates an edited one and drops a deleted one', async () => {
+    const a = note({ id: 'a', content: 'old', created_at: '2026-01-01T00:00:00Z' })
+    const fresh = note({ id: 'n', content: 'from a colleague', author_id: 'u2', created_at: '2026-03-01T00:00:00Z' })
+    scriptFetch({
+      'GET /api/notes': json(200, { items: [a], next_cursor: null }),
+      'GET /api/notes/n': json(200, fresh),
+      'GET /api/notes/a': json(200, { ...a, content: 'edited elsewhere', version: 2 }),
+    })
+    const store = useNotesStore()
+    await store.load()
+    expect(await store.applyEvent(event('note.created', { id: 'n', version: 1 }))).toBe('changed')
+    expect(store.items.map((n) => n.id)).toEqual(['n', 'a'])
+    expect(await store.applyEvent(event('note.updated', { id: 'a', version: 2, changed: ['content'] }))).toBe('changed')
+    expect(store.items.find((n) => n.id === 'a')).toMatchObject({ content: 'edited elsewhere', version: 2 })
+    expect(await store.applyEvent(event('note.deleted', { id: 'n' }))).toBe('removed')
+    expect(store.items.map((n) => n.id)).toEqual(['a'])
+  })
+
+  it('does not fetch again what it already has (its own save) unless tags changed', async () => {
+    const a = note({ id: 'a', version: 3 })
+    const { calls } = scriptFetch({
+      'GET /api/notes': json(200, { items: [a], next_cursor: null }),
+      'GET /api/notes/a': json(200, { ...a, tags: [{ id: 't', name: 'VIP', color: '#000' }] }),
+    })
+    const store = useNotesStore()
+    await store.load()
+    expect(await store.applyEvent(event('note.updated', { id: 'a', version: 3, changed: ['content'] }))).toBeNull()
+    expect(await store.applyEvent(event('note.updated', { id: 'a', version: 2 }))).toBeNull()
+    expect(calls.filter((c) => c.path === '/api/notes/a')).toHaveLength(0)
+    // PUT …/tags keeps the version: the new tags still arrive
+    expect(await store.applyEvent(event('note.updated', { id: 'a', version: 3, changed: ['tag_ids'] }))).toBe('changed')
+    expect(store.items[0].tags).toEqual([{ id: 't', name: 'VIP', color: '#000' }])
+  })
+
+  it('keeps out notes that do not match the filters or sort past the loaded page', async () => {
+    const newest = note({ id: 'a', created_at: '2026-05-01T00:00:00Z' })
+    scriptFetch({
+      'GET /api/notes': json(200, { items: [newest], next_cursor: 'more' }),
+      'GET /api/notes/old': json(200, note({ id: 'old', created_at: '2020-01-01T00:00:00Z' })),
+      'GET /api/notes/other': json(200, note({ id: 'other', linked_contact_id: 'c2', created_at: '2026-06-01T00:00:00Z' })),
+    })
+    const store = useNotesStore()
+    await store.load()
+    expect(await store.applyEvent(event('note.updated', { id: 'old', version: 2 }))).toBeNull()
+    store.filters.contactId = 'c1'
+    expect(await store.applyEvent(event('note.created', { id: 'other', version: 1 }))).toBeNull()
+    expect(store.items.map((n) => n.id)).toEqual(['a'])
+  })
+
+  it('drops a known note that can no longer be read, and ignores unknown deletions', async () => {
+    scriptFetch({ 'GET /api/notes': json(200, { items: [note({ id: 'a' })], next_cursor: null }) }) // GET /api/notes/a: 404
+    const store = useNotesStore()
+    await store.load()
+    expect(await store.applyEvent(event('note.deleted', { id: 'zzz' }))).toBeNull()
+    expect(await store.applyEvent(event('note.updated', { id: 'a', version: 9 }))).toBe('removed')
+    expect(store.items).toEqual([])
+  })
+
+  it('follows note.* events from the WebSocket while listening and tells the page', async () => {
+    const sockets: (SocketLike & { onmessage: ((ev: MessageEvent) => unknown) | null })[] = []
+    const rt = installRealtime({
+      token: () => 't',
+      refresh: async () => true,
+      url: () => 'ws://x/api/ws',
+      createSocket: () => {
+        const s = { readyState: 1, onopen: null, onmessage: null, onclose: null, onerror: null, send: () => {}, close: () => {} }
+        sockets.push(s)
+        return s
+      },
+    })
+    rt.start()
+    const send = (data: unknown) => sockets.at(-1)!.onmessage!({ data: JSON.stringify(data) } as MessageEvent)
+    send({ type: 'hello' })
+    const a = note({ id: 'a' })
+    scriptFetch({
+      'GET /api/notes': json(200, { items: [a], next_cursor: null }),
+      'GET /api/notes/n': json(200, note({ id: 'n', created_at: '2026-04-01T00:00:00Z' })),
+    })
+    const store = useNotesStore()
+    const heard: string[] = []
+    const stop = store.listen((e) => heard.push(`${e.name} ${String(e.payload.id)}`))
+    await store.load()
+    send({ type: 'event', name: 'note.created', payload: { id: 'n', version: 1 }, id: 'e1', created_at: '' })
+    await vi.waitFor(() => expect(store.items.map((n) => n.id)).toEqual(['n', 'a']))
+    send({ type: 'event', name: 'note.deleted', payload: { id: 'a' }, id: 'e2', created_at: '' })
+    await vi.waitFor(() => expect(store.items.map((n) => n.id)).toEqual(['n']))
+    await vi.waitFor(() => expect(heard).toEqual(['note.created n', 'note.deleted a']))
+    stop()
+    send({ type: 'event', name: 'note.deleted', payload: { id: 'n' }, id: 'e3', created_at: '' })
+    await Promise.resolve()
+    expect(store.items.map((n) => n.id)).toEqual(['n'])
+    rt.stop()
   })
 })

@@ -1,9 +1,13 @@
-/** Notes: the list (pinned first, newest first, filtered by pin, contact and tag), writing, pinning, tagging, deleting. */
+/**
+ * Notes: the list (pinned first, newest first, filtered by pin, contact and tag), writing, pinning, tagging,
+ * deleting — and following `note.created/updated/deleted` live while the notes page is open.
+ */
 import { defineStore } from 'pinia'
 import { reactive, ref } from 'vue'
 import { api, unwrap } from '@/core/api/client'
 import type { components } from '@/core/api/schema'
 import { useAuthStore } from '@/core/auth/store'
+import { onEvent, RESYNC_EVENT, type RealtimeEvent } from '@/core/realtime'
 
 export type Note = components['schemas']['NoteRead']
 export type NoteTag = components['schemas']['TagRef']
@@ -122,5 +126,78 @@ export const useNotesStore = defineStore('shared.notes', () => {
     items.value = items.value.filter((n) => n.id !== note.id)
   }
 
-  return { filters, items, tags, cursor, contactNames, load, loadTags, create, update, refetch, remove, put }
+  // --- live updates -------------------------------------------------------------------------------
+
+  /** Whether a note sorts inside the part of the list already loaded (else it waits for "load more"). */
+  function withinLoaded(note: Note): boolean {
+    const last = items.value[items.value.length - 1]
+    return !cursor.value || !last || noteOrder(note, last) <= 0
+  }
+
+  /**
+   * A `note.*` event (from this or another session): a deleted note leaves the list, a new or changed
+   * one is fetched again (the event carries no full note, and the read also re-checks the caller's
+   * scope) and put where it belongs. Returns what happened to the list, for the page to react.
+   */
+  async function applyEvent(event: RealtimeEvent): Promise<'removed' | 'changed' | null> {
+    const id = typeof event.payload.id === 'string' ? event.payload.id : null
+    if (!id) return null
+    const known = items.value.some((n) => n.id === id)
+    if (event.name === 'note.deleted') {
+      if (!known) return null
+      items.value = items.value.filter((n) => n.id !== id)
+      return 'removed'
+    }
+    if (event.name !== 'note.created' && event.name !== 'note.updated') return null
+    const version = typeof event.payload.version === 'number' ? event.payload.version : null
+    const current = items.value.find((n) => n.id === id)
+    // already have it (typically our own save); tags change without a new version, so those are re-read
+    const tagsChanged = Array.isArray(event.payload.changed) && event.payload.changed.includes('tag_ids')
+    if (current && version !== null && (current.version > version || (current.version === version && !tagsChanged))) {
+      return null
+    }
+    let note: Note
+    try {
+      note = await unwrap(api.GET('/api/notes/{note_id}', { params: { path: { note_id: id } } }))
+    } catch {
+      if (!known) return null
+      items.value = items.value.filter((n) => n.id !== id) // gone or out of the caller's scope meanwhile
+      return 'removed'
+    }
+    const stillKnown = items.value.some((n) => n.id === id)
+    if (!stillKnown && (!noteMatches(note, filters) || !withinLoaded(note))) return null
+    put(note)
+    return 'changed'
+  }
+
+  let offs: (() => void)[] = []
+  const observers = new Set<(event: RealtimeEvent) => void>()
+  /**
+   * Follow note events while a notes screen is open; `observe` hears of every note event once the list
+   * has taken it in (the page uses it to warn about the note being edited). Returns the function that
+   * stops listening; the socket subscription ends with the last listener.
+   */
+  function listen(observe: (event: RealtimeEvent) => void = () => undefined): () => void {
+    const observer = (event: RealtimeEvent) => observe(event)
+    observers.add(observer)
+    if (observers.size === 1) {
+      offs = [
+        onEvent('note.*', (event) => {
+          void applyEvent(event)
+            .catch(() => null)
+            .then(() => observers.forEach((notify) => notify(event)))
+        }),
+        onEvent(RESYNC_EVENT, () => void load().catch(() => undefined)),
+      ]
+    }
+    return () => {
+      if (!observers.delete(observer)) return
+      if (observers.size === 0) {
+        offs.forEach((off) => off())
+        offs = []
+      }
+    }
+  }
+
+  return { filters, items, tags, cursor, contactNames, load, loadTags, create, update, refetch, remove, put, applyEvent, listen }
 })

@@ -9,6 +9,10 @@ Tags on tasks and notes are links to the shared tags (``task_tags``, ``note_tags
 every read (one query per page), are set with ``tag_ids`` on create/update or ``PUT /{task_id}/tags``
 (``/{note_id}/tags``), filter lists with ``?tag=<tag id>``, and do not change the record's version
 (like contact tags).
+
+Events (outbox, delivered live to whoever may read the record): ``task.created/updated/completed/deleted``
+and ``note.created/updated/deleted`` (payload: id, excerpt, author_id, contact_id, entity_type, entity_id,
+is_pinned, tag_ids, version; ``note.updated`` adds ``changed``, the fields the caller sent).
 """
 
 from __future__ import annotations
@@ -172,6 +176,17 @@ async def _read_notes(db: AsyncSession, notes: list[Note]) -> list[NoteRead]:
 
 async def _read_note(db: AsyncSession, note: Note) -> NoteRead:
     return (await _read_notes(db, [note]))[0]
+
+
+async def _publish_note(db: AsyncSession, name: str, note: Note, **extra: Any) -> None:
+    """``note.created/updated/deleted``: seen live by whoever may read the note (like tasks, by owner)."""
+    tag_ids = [t.id for t in (await _tags_of(db, [note.id], NoteTag.note_id))[note.id]]
+    publish(db, name,
+            {"id": note.id, "excerpt": note.content[:200], "author_id": note.author_id,
+             "contact_id": note.linked_contact_id, "entity_type": note.linked_entity_type,
+             "entity_id": note.linked_entity_id, "is_pinned": note.is_pinned, "tag_ids": tag_ids,
+             "version": note.version, **extra},
+            permission=NOTE_READ, owner_id=note.author_id)
 
 
 async def _visible_note(db: AsyncSession, note_id: uuid.UUID, read: Access) -> Note:
@@ -406,11 +421,7 @@ async def create_note(body: NoteCreate, db: DbDep,
     await db.flush()
     await replace_tag_links(db, NoteTag, NoteTag.note_id, note.id, tag_ids, current=set())
     await db.flush()
-    publish(db, "note.created",
-            {"id": note.id, "excerpt": note.content[:200], "author_id": note.author_id,
-             "contact_id": note.linked_contact_id, "entity_type": note.linked_entity_type,
-             "entity_id": note.linked_entity_id, "is_pinned": note.is_pinned, "tag_ids": tag_ids},
-            permission=NOTE_READ, owner_id=note.author_id)
+    await _publish_note(db, "note.created", note)
     return await _read_note(db, note)
 
 
@@ -432,6 +443,7 @@ async def update_note(note_id: uuid.UUID, body: NoteUpdate, db: DbDep, read: Not
     if tag_ids is not None:
         await replace_tag_links(db, NoteTag, NoteTag.note_id, note.id, tag_ids)
         await db.flush()
+    await _publish_note(db, "note.updated", note, changed=sorted(set(body.model_fields_set) - {"version"}))
     return await _read_note(db, note)
 
 
@@ -442,6 +454,7 @@ async def set_note_tags(note_id: uuid.UUID, body: NoteTagsSet, db: DbDep, read: 
     access.ensure_owner(note.author_id)
     await replace_tag_links(db, NoteTag, NoteTag.note_id, note.id, await _checked_tags(db, body.tag_ids))
     await db.flush()
+    await _publish_note(db, "note.updated", note, changed=["tag_ids"])
     return await _read_note(db, note)
 
 
@@ -450,6 +463,7 @@ async def delete_note(note_id: uuid.UUID, db: DbDep, read: NoteRead_,
                       access: Annotated[Access, require("notes.note:delete")]) -> Response:
     note = await _visible_note(db, note_id, read)
     access.ensure_owner(note.author_id)
+    await _publish_note(db, "note.deleted", note)  # before the delete: the payload reads the note's tags
     await db.delete(note)
     await db.flush()
     return Response(status_code=204)

@@ -3,7 +3,15 @@ and so do the contacts component's own events (``contact.created/updated/tag_add
 the contact as ``id``).
 
 Subscribed (by name pattern, so no other component is imported) to ``task.*``, ``note.created``,
-``contact.*`` and ``lead.converted`` (the CRM's conversion names the new contact in ``contact_id``).
+``note.deleted``, ``contact.*`` and ``lead.converted`` (the CRM's conversion names the new contact in
+``contact_id``). ``note.updated`` is deliberately not on the timeline: a note is a living document that
+is edited (typos, pinning, tags) far more often than anything happens with the contact, the note itself
+always shows its current text, and its creation entry stays; an entry per edit would bury the real
+history. A deletion is recorded, so the reader of the creation entry learns the note is gone.
+
+``summary`` is stored German text (API consumers and the search read it); the web app renders the entry
+from ``details.event`` and the payload fields in ``details`` in the user's language instead, falling
+back to ``summary`` for events it does not know.
 Delivery is at least once, so the handler is idempotent: the activity is keyed by the event's id
 (``activities.source_event_id`` is unique), a redelivered event adds nothing.
 """
@@ -30,6 +38,7 @@ SUMMARIES = {
     "task.completed": "Aufgabe erledigt: {title}",
     "task.deleted": "Aufgabe gelöscht: {title}",
     "note.created": "Notiz: {excerpt}",
+    "note.deleted": "Notiz gelöscht: {excerpt}",
     "contact.created": "Kontakt angelegt",
     "contact.updated": "Kontakt geändert",
     "contact.merged": "Zusammengeführt mit {merged_display_name}",
@@ -112,6 +121,7 @@ async def _already_recorded(session: Any, event_id: uuid.UUID) -> bool:
 EVENT_HANDLERS = {
     "task.*": [record_activity],
     "note.created": [record_activity],
+    "note.deleted": [record_activity],  # not note.updated: see the module docstring
     "contact.*": [record_activity],
     "lead.converted": [record_activity],
 }

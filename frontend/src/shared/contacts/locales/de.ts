@@ -250,7 +250,7 @@ export default {
         completed: 'Aufgabe erledigt',
         deleted: 'Aufgabe gelöscht',
       },
-      note: { created: 'Notiz geschrieben' },
+      note: { created: 'Notiz geschrieben', deleted: 'Notiz gelöscht' },
       contact: {
         created: 'Kontakt angelegt',
         updated: 'Kontakt geändert',
@@ -276,6 +276,34 @@ export default {
         deleted: 'Lead gelöscht',
         converted: 'Lead umgewandelt',
         score_threshold: 'Lead-Score erreicht',
+      },
+    },
+    /** The entry's text (activitySummary.ts), with the event's payload fields. */
+    summary: {
+      task: {
+        created: 'Aufgabe angelegt: {title}',
+        updated: 'Aufgabe geändert: {title}',
+        completed: 'Aufgabe erledigt: {title}',
+        deleted: 'Aufgabe gelöscht: {title}',
+      },
+      note: { created: 'Notiz: {excerpt}', deleted: 'Notiz gelöscht: {excerpt}' },
+      contact: {
+        created: 'Kontakt angelegt',
+        updated: 'Kontakt geändert',
+        merged: 'Zusammengeführt mit {merged_display_name}',
+        tag_added: 'Tag hinzugefügt: {tag_name}',
+      },
+      lead: { converted: 'Lead umgewandelt: {name}' },
+      deal: {
+        created: 'Deal angelegt: {title}',
+        updated: 'Deal geändert: {title}',
+        stage_changed: 'Deal „{title}“ in Phase „{stage_name}“ verschoben',
+        won: 'Deal gewonnen: {title}',
+        lost: 'Deal verloren: {title} ({reason})',
+        lost_plain: 'Deal verloren: {title}',
+        reopened: 'Deal wieder geöffnet: {title}',
+        rotting: 'Deal „{title}“ stagniert in Phase „{stage_name}“',
+        deleted: 'Deal gelöscht: {title}',
       },
     },
   },

@@ -252,7 +252,7 @@ const en: typeof de = {
         completed: 'Task completed',
         deleted: 'Task deleted',
       },
-      note: { created: 'Note written' },
+      note: { created: 'Note written', deleted: 'Note deleted' },
       contact: {
         created: 'Contact created',
         updated: 'Contact changed',
@@ -278,6 +278,34 @@ const en: typeof de = {
         deleted: 'Lead deleted',
         converted: 'Lead converted',
         score_threshold: 'Lead score reached',
+      },
+    },
+    /** The entry's text (activitySummary.ts), with the event's payload fields. */
+    summary: {
+      task: {
+        created: 'Task created: {title}',
+        updated: 'Task changed: {title}',
+        completed: 'Task completed: {title}',
+        deleted: 'Task deleted: {title}',
+      },
+      note: { created: 'Note: {excerpt}', deleted: 'Note deleted: {excerpt}' },
+      contact: {
+        created: 'Contact created',
+        updated: 'Contact changed',
+        merged: 'Merged with {merged_display_name}',
+        tag_added: 'Tag added: {tag_name}',
+      },
+      lead: { converted: 'Lead converted: {name}' },
+      deal: {
+        created: 'Deal created: {title}',
+        updated: 'Deal changed: {title}',
+        stage_changed: 'Deal “{title}” moved to stage “{stage_name}”',
+        won: 'Deal won: {title}',
+        lost: 'Deal lost: {title} ({reason})',
+        lost_plain: 'Deal lost: {title}',
+        reopened: 'Deal reopened: {title}',
+        rotting: 'Deal “{title}” is stalling in stage “{stage_name}”',
+        deleted: 'Deal deleted: {title}',
       },
     },
   },

@@ -38,4 +38,7 @@ export default {
   edited: 'bearbeitet {date}',
   readOnly: 'Sie können Notizen hier nur lesen.',
   linkedTo: 'Kontakt: {name}',
+  remoteChanged: 'Diese Notiz wurde inzwischen woanders geändert. Ihre Eingaben bleiben; beim Speichern meldet sich ein Konflikt.',
+  remoteDeleted: 'Diese Notiz wurde inzwischen woanders gelöscht. Speichern legt Ihren Text als neue Notiz an.',
+  loadCurrent: 'Aktuelle Fassung laden',
 }

@@ -40,6 +40,9 @@ const en: typeof de = {
   edited: 'edited {date}',
   readOnly: 'You can only read notes here.',
   linkedTo: 'Contact: {name}',
+  remoteChanged: 'This note was changed elsewhere in the meantime. Your input stays; saving will report a conflict.',
+  remoteDeleted: 'This note was deleted elsewhere in the meantime. Saving keeps your text as a new note.',
+  loadCurrent: 'Load the current version',
 }
 
 export default en
