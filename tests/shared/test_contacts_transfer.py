@@ -446,6 +446,54 @@ async def test_progress_is_visible_while_running_and_a_crash_resumes(company, ru
     assert len(await contacts_of(runtime, tenant.id)) == 50
 
 
+async def test_a_one_pass_import_checks_while_it_writes_and_resumes_after_a_crash(company, runtime):
+    """skip_invalid: rows are checked batch by batch while earlier batches are written (no validate phase);
+    a crash after two batches resumes without a row twice or lost, with every bad row reported once."""
+    tenant, admin = company
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["Vorname", "Nachname", "E-Mail", "Tags"])
+    bad_lines = []
+    for i in range(60):
+        email = f"p{i}@example.com" if i % 7 else "kein-at-zeichen"  # every 7th row is invalid
+        if not i % 7:
+            bad_lines.append(i + 2)  # the header is line 1
+        writer.writerow([f"Vor{i}", f"Nach{i}", email, f"Neu {i // 25}"])  # tags created on the way
+    imp = await upload(admin, out.getvalue().encode())
+    resp = await admin.post(f"{BASE}/imports/{imp['id']}/run", json={"skip_invalid": True})
+    assert resp.status_code == 202
+    import_id = uuid.UUID(imp["id"])
+    seen: list[tuple[str, int, int, int]] = []
+
+    async def watch_then_crash(current: ContactImport) -> None:
+        seen.append((current.phase, current.rows_done, current.imported_rows, current.invalid_rows))
+        if current.checkpoint == 20:
+            raise RuntimeError("the worker died")
+
+    data_dir = runtime.settings.data_dir
+    async with runtime.db.session(tenant_id=tenant.id) as session:
+        with pytest.raises(RuntimeError, match="the worker died"):
+            await transfer.execute_import(session, data_dir, import_id, batch_size=10, on_progress=watch_then_crash)
+    # no validate phase: the first batch of 10 valid rows was written after reading 12 rows (2 bad)
+    assert "validate" not in {phase for phase, *_ in seen}
+    assert seen[:2] == [("insert", 12, 10, 2), ("insert", 24, 20, 4)]
+    assert len(await contacts_of(runtime, tenant.id)) == 20
+
+    async with runtime.db.session(tenant_id=tenant.id) as session:
+        result = await transfer.execute_import(session, data_dir, import_id, batch_size=10)
+    assert result.status == "succeeded"
+    assert (result.total_rows, result.imported_rows, result.invalid_rows, result.valid_rows) == (60, 51, 9, 51)
+    names = [c.display_name for c in await contacts_of(runtime, tenant.id)]
+    assert len(names) == 51 and len(set(names)) == 51
+    assert not {f"Vor{line - 2} Nach{line - 2}" for line in bad_lines} & set(names)
+    report = (await admin.get(f"{BASE}/imports/{import_id}/errors", params={"limit": 100})).json()
+    assert sorted(e["line"] for e in report["items"]) == bad_lines  # each once, though read twice
+    tags = {t["name"]: t["id"] for t in (await admin.get("/api/tags")).json()}
+    assert {"Neu 0", "Neu 1", "Neu 2"} <= set(tags)
+    tagged = await all_contacts(admin, tag=tags["Neu 2"])
+    assert sorted(c["display_name"] for c in tagged) == [f"Vor{i} Nach{i}" for i in range(50, 60) if i % 7]
+
+
 async def test_a_5000_row_file_imports_fully(company, runtime):
     tenant, admin = company
     imp = await upload(admin, generated_csv(5000), name="gross.csv")

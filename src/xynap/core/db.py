@@ -110,10 +110,19 @@ class TenantMixin:
     """
 
     __tenant_owned__ = True
+    # A table whose own index already leads with ``tenant_id`` sets ``__tenant_index__ = False``: the
+    # single-column index would be a duplicate that every insert pays for. A table whose rows go with
+    # a parent's (ON DELETE CASCADE) sets ``__tenant_foreign_key__ = False``: the parent's tenant key
+    # already removes them with the tenant, and the check per inserted row is not free.
+    __tenant_index__ = True
+    __tenant_foreign_key__ = True
 
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
-        return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)
+        if not cls.__tenant_foreign_key__:
+            return mapped_column(Uuid, index=cls.__tenant_index__, nullable=False)
+        return mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=cls.__tenant_index__,
+                             nullable=False)
 
 
 class TenantOptionalMixin:

@@ -24,7 +24,7 @@ class AuditRecord(IdMixin, TenantOptionalMixin, Base):
     actor_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     action: Mapped[str] = mapped_column(String(100))
     entity_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    entity_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entity_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {field: [before, after]}
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)

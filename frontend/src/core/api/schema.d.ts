@@ -122,7 +122,7 @@ export interface paths {
         };
         /**
          * Export the (filtered) contacts as CSV
-         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies.
+         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies. The rows come in the list's order (sort, as in the list: name, created_at or cf.<key>, contacts without a value last, - for descending).
          */
         get: operations["export_csv_api_contacts_export_csv_get"];
         put?: never;
@@ -142,7 +142,7 @@ export interface paths {
         };
         /**
          * Export the (filtered) contacts as vCards
-         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies.
+         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies. The rows come in the list's order (sort, as in the list: name, created_at or cf.<key>, contacts without a value last, - for descending).
          */
         get: operations["export_vcf_api_contacts_export_vcf_get"];
         put?: never;
@@ -162,7 +162,7 @@ export interface paths {
         };
         /**
          * Export the (filtered) contacts as an Excel workbook
-         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies.
+         * @description Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's read scope applies. The rows come in the list's order (sort, as in the list: name, created_at or cf.<key>, contacts without a value last, - for descending).
          */
         get: operations["export_xlsx_api_contacts_export_xlsx_get"];
         put?: never;
@@ -256,7 +256,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The full error report: pages of JSON, or the whole report as CSV (format=csv) */
+        /**
+         * The full error report: pages of JSON, or the whole report as CSV (format=csv)
+         * @description 410 import_files_expired once the retention cleanup has deleted the report.
+         */
         get: operations["import_errors_api_contacts_imports__import_id__errors_get"];
         put?: never;
         post?: never;
@@ -3402,6 +3405,11 @@ export interface components {
             errors: components["schemas"]["ImportRowError"][];
             /** Filename */
             filename: string;
+            /**
+             * Files Removed At
+             * @description When the retention cleanup deleted the uploaded file and the full error report (the counts and the first errors above stay); null: still there
+             */
+            files_removed_at?: string | null;
             /** Finished At */
             finished_at: string | null;
             /**
@@ -6010,6 +6018,8 @@ export interface operations {
                 owner_id?: string | null;
                 /** @description A segment id: only contacts it matches */
                 segment?: string | null;
+                /** @description name, created_at or cf.<key>; prefix - for descending */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -6048,6 +6058,8 @@ export interface operations {
                 owner_id?: string | null;
                 /** @description A segment id: only contacts it matches */
                 segment?: string | null;
+                /** @description name, created_at or cf.<key>; prefix - for descending */
+                sort?: string;
                 /** @description vCard version */
                 version?: "3.0" | "4.0";
             };
@@ -6088,6 +6100,8 @@ export interface operations {
                 owner_id?: string | null;
                 /** @description A segment id: only contacts it matches */
                 segment?: string | null;
+                /** @description name, created_at or cf.<key>; prefix - for descending */
+                sort?: string;
             };
             header?: never;
             path?: never;

@@ -115,12 +115,14 @@ export interface ExportFilters {
   segment?: string | null
   /** Custom field filters: key → value (sent as cf.<key>=<value>). */
   cf?: Record<string, string> | null
+  /** The list's sort (name, created_at, cf.<key>; - for descending): the file's rows come in that order. */
+  sort?: string | null
 }
 
 /** The address of an export with the contact list's filters. */
 export function exportUrl(format: ExportFormat, filters: ExportFilters = {}): string {
   const params = new URLSearchParams()
-  for (const key of ['q', 'type', 'tag', 'owner_id', 'segment'] as const) {
+  for (const key of ['q', 'type', 'tag', 'owner_id', 'segment', 'sort'] as const) {
     const value = filters[key]
     if (value) params.set(key, value)
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { exportUrl, type ExportFormat } from '@/shared/contacts-import/wizard'
 import { exportFiltersOf } from './export'
-import { contactQuery, emptyFilters, type ContactFilters } from './list'
+import { contactQuery, emptyFilters, nextSort, type ContactFilters } from './list'
 
 function filters(over: Partial<ContactFilters>): ContactFilters {
   return { ...emptyFilters(), ...over }
@@ -12,10 +12,10 @@ function params(url: string): [string, string][] {
   return [...new URL(url, 'http://x').searchParams.entries()].sort()
 }
 
-/** What the list asks GET /api/contacts for, without sort and paging. */
+/** What the list asks GET /api/contacts for, without paging. */
 function listParams(f: ContactFilters, sort: string): [string, string][] {
   return Object.entries(contactQuery(f, sort))
-    .filter(([key]) => key !== 'sort' && key !== 'limit')
+    .filter(([key]) => key !== 'limit')
     .map(([key, value]): [string, string] => [key, String(value)])
     .sort()
 }
@@ -28,30 +28,41 @@ describe('contact export address', () => {
     filters({ q: 'x'.repeat(150), type: 'person' }),
   ]
 
-  it('carries exactly the filters of the list, the saved segment included', () => {
+  it('carries exactly the filters and the sort of the list, the saved segment included', () => {
     for (const f of cases) {
-      for (const sort of ['name', '-created_at']) {
-        expect(params(exportUrl('csv', exportFiltersOf(f)))).toEqual(listParams(f, sort))
-        expect(params(exportUrl('xlsx', exportFiltersOf(f)))).toEqual(listParams(f, sort))
+      for (const sort of ['name', '-name', '-created_at', 'cf.branche', '-cf.größe']) {
+        expect(params(exportUrl('csv', exportFiltersOf(f, sort)))).toEqual(listParams(f, sort))
+        expect(params(exportUrl('xlsx', exportFiltersOf(f, sort)))).toEqual(listParams(f, sort))
+        for (const format of ['vcf3', 'vcf4'] as ExportFormat[]) {
+          const sent = params(exportUrl(format, exportFiltersOf(f, sort))).filter(([key]) => key !== 'version')
+          expect(sent).toEqual(listParams(f, sort))
+        }
       }
     }
   })
 
-  it('keeps the segment for every format and adds only the vCard version', () => {
+  it('follows a click on a column header', () => {
+    const f = filters({ tag: 't1' })
+    const sort = nextSort('name', 'name')
+    expect(sort).toBe('-name')
+    expect(exportUrl('csv', exportFiltersOf(f, sort))).toBe('/api/contacts/export.csv?tag=t1&sort=-name')
+  })
+
+  it('keeps the segment and the sort for every format and adds only the vCard version', () => {
     const f = filters({ segment: 'seg-1', tag: 't1' })
-    const urls = (['csv', 'xlsx', 'vcf3', 'vcf4'] as ExportFormat[]).map((format) => exportUrl(format, exportFiltersOf(f)))
+    const urls = (['csv', 'xlsx', 'vcf3', 'vcf4'] as ExportFormat[]).map((format) => exportUrl(format, exportFiltersOf(f, 'cf.branche')))
     expect(urls).toEqual([
-      '/api/contacts/export.csv?tag=t1&segment=seg-1',
-      '/api/contacts/export.xlsx?tag=t1&segment=seg-1',
-      '/api/contacts/export.vcf?tag=t1&segment=seg-1&version=3.0',
-      '/api/contacts/export.vcf?tag=t1&segment=seg-1&version=4.0',
+      '/api/contacts/export.csv?tag=t1&segment=seg-1&sort=cf.branche',
+      '/api/contacts/export.xlsx?tag=t1&segment=seg-1&sort=cf.branche',
+      '/api/contacts/export.vcf?tag=t1&segment=seg-1&sort=cf.branche&version=3.0',
+      '/api/contacts/export.vcf?tag=t1&segment=seg-1&sort=cf.branche&version=4.0',
     ])
   })
 
   it('sends free text and custom fields as the list does (trimmed, cut to 100, empty ones left out)', () => {
     const out = exportFiltersOf(filters({ q: `  ${'a'.repeat(120)} `, cf: { branche: 'IT', leer: '' } }))
-    expect(out).toEqual({ q: 'a'.repeat(100), cf: { branche: 'IT' } })
-    expect(exportUrl('csv', exportFiltersOf(filters({ cf: { branche: 'IT & Co' } })))).toBe('/api/contacts/export.csv?cf.branche=IT+%26+Co')
-    expect(exportFiltersOf(emptyFilters())).toEqual({})
+    expect(out).toEqual({ q: 'a'.repeat(100), cf: { branche: 'IT' }, sort: 'name' })
+    expect(exportUrl('csv', exportFiltersOf(filters({ cf: { branche: 'IT & Co' } })))).toBe('/api/contacts/export.csv?sort=name&cf.branche=IT+%26+Co')
+    expect(exportFiltersOf(emptyFilters())).toEqual({ sort: 'name' })
   })
 })

@@ -17,6 +17,8 @@ from xynap.core.search import SearchSource
 from xynap.shared.contacts import service
 from xynap.shared.contacts.api import router
 from xynap.shared.contacts.jobs import JOBS as TRANSFER_JOBS
+from xynap.shared.contacts.jobs import SCHEDULES as TRANSFER_SCHEDULES
+from xynap.shared.contacts.jobs import SETTINGS as TRANSFER_SETTINGS
 from xynap.shared.contacts.models import Contact, ContactRelation, ContactTag, CustomFieldDefinition, Segment, Tag
 from xynap.shared.contacts.transfer_api import router as transfer_router
 from xynap.shared.tags.registry import register_tag_link
@@ -187,6 +189,8 @@ module = Module(
     # the import/export router first: the main router's /{contact_id} would swallow /imports, /export.csv
     routers=[transfer_router, router],
     jobs=TRANSFER_JOBS,
+    schedules=TRANSFER_SCHEDULES,  # the daily cleanup of old import files
+    settings=TRANSFER_SETTINGS,
     migrations=Path(__file__).parent / "migrations" / "versions",
 )
 # Optional manifest extra read by xynap.platform.demo (Module has no field for it).

@@ -53,3 +53,5 @@ class ContactImport(IdMixin, TimestampMixin, TenantMixin, Base):
     errors: Mapped[list[Any]] = mapped_column(_JSON, default=list)  # the first MAX_STORED_ERRORS
     message: Mapped[str] = mapped_column(String(500), default="")
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # when the retention cleanup deleted the import's files (upload, spool, error report); the row stays
+    files_removed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

@@ -5,7 +5,9 @@ A router of its own, registered in the manifest before the main contacts router:
 
 Imports belong to whoever uploaded them: the caller's ``contacts.contact:create`` scope decides
 which imports they see (an "own" scope sees its own uploads only). Exports apply the contact
-list's filters and the caller's read scope, and stream (constant memory for any number of rows).
+list's filters, sort order and the caller's read scope, and stream (constant memory for any number of
+rows). An import's files are deleted some time after it ended (``jobs.cleanup_imports``); then its
+record stays and its error report answers 410 ``import_files_expired``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from xynap.core.errors import AppError, Conflict, NotFound
 from xynap.core.jobs import enqueue
@@ -80,6 +82,9 @@ class ImportRead(BaseModel):
     created_by: uuid.UUID | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    files_removed_at: dt.datetime | None = Field(
+        default=None, description="When the retention cleanup deleted the uploaded file and the full error "
+                                  "report (the counts and the first errors above stay); null: still there")
 
 
 class ImportValidate(BaseModel):
@@ -130,7 +135,16 @@ async def _read(db: Any, request: Request, imp: ContactImport, *, preview: bool 
         imported_rows=imp.imported_rows, dry_run=imp.dry_run,
         errors=[ImportRowError(**e) for e in imp.errors or []], message=imp.message, job_id=imp.job_id,
         created_by=imp.created_by, created_at=imp.created_at, finished_at=imp.finished_at,
+        files_removed_at=imp.files_removed_at,
     )
+
+
+def _ensure_files(imp: ContactImport) -> None:
+    """A clear 410 instead of a missing-file failure once the retention cleanup has deleted the files."""
+    if imp.files_removed_at is not None:
+        raise AppError("The import's files (the upload and the full error report) were deleted after the retention "
+                       "period; upload the file again to import it once more.", code="import_files_expired",
+                       status=410, title="Gone")
 
 
 def _ensure_idle(imp: ContactImport) -> None:
@@ -178,6 +192,7 @@ async def validate_import(import_id: uuid.UUID, body: ImportValidate, request: R
                           access: CreateAccess) -> ImportRead:
     imp = await _visible_import(db, import_id, access)
     _ensure_idle(imp)
+    _ensure_files(imp)
     options = await transfer.prepare_options(db, imp, body.mapping, default_type=body.default_type)
     await transfer.validate_import(db, _data_dir(request), imp, options)
     return await _read(db, request, imp)
@@ -191,6 +206,7 @@ async def run_import(import_id: uuid.UUID, body: ImportRun, request: Request, db
                      access: CreateAccess) -> ImportRead:
     imp = await _visible_import(db, import_id, access)
     _ensure_idle(imp)
+    _ensure_files(imp)
     owner_id = body.default_owner_id or access.principal.user_id
     access.ensure_owner(owner_id)
     options = await transfer.prepare_options(
@@ -216,12 +232,14 @@ class ImportErrorPage(BaseModel):
 
 @router.get("/imports/{import_id}/errors", response_model=ImportErrorPage,
             summary="The full error report: pages of JSON, or the whole report as CSV (format=csv)",
+            description="410 import_files_expired once the retention cleanup has deleted the report.",
             responses={200: {"content": {"text/csv": {}}}})
 async def import_errors(import_id: uuid.UUID, request: Request, db: DbDep, access: CreateAccess,
                         format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
                         offset: Annotated[int, Query(ge=0)] = 0,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
     imp = await _visible_import(db, import_id, access)
+    _ensure_files(imp)
     if format == "csv":
         chunks = transfer.errors_csv_chunks(_data_dir(request), imp)
         return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers={
@@ -248,7 +266,7 @@ async def delete_import(import_id: uuid.UUID, request: Request, db: DbDep, acces
 
 async def _export_stmt(request: Request, db: Any, access: Access, q: str | None, type: str | None,
                        tag: uuid.UUID | None, owner_id: uuid.UUID | None,
-                       segment: uuid.UUID | None = None) -> Select[Any]:
+                       segment: uuid.UUID | None = None, sort: str = "name") -> transfer.ExportQuery:
     cf = [(k[3:], v) for k, v in request.query_params.multi_items() if k.startswith("cf.")]
     filters = transfer.ExportFilter(q=q, type=type, tag=tag, owner_id=owner_id, cf=cf)
     stmt = await transfer.export_statement(db, access, filters)
@@ -260,7 +278,7 @@ async def _export_stmt(request: Request, db: Any, access: Access, q: str | None,
         scope = access.principal.scope_for(permission) or "own"
         saved = await contacts_api._segment(db, segment, Access(access.principal, permission, scope))
         stmt = stmt.where(await contacts_api._segment_clause(db, saved.filter))
-    return stmt
+    return await transfer.export_query(db, stmt, sort)  # an unknown sort: 422 now, not mid-stream
 
 
 def _streamed(request: Request, make: Any) -> AsyncIterator[bytes]:
@@ -282,19 +300,21 @@ def _stamp() -> str:
 
 
 FILTER_DOC = ("Filters as in the contact list: q, type, tag, owner_id, segment and cf.<key>=<value>; the caller's "
-              "read scope applies.")
+              "read scope applies. The rows come in the list's order (sort, as in the list: name, created_at or "
+              "cf.<key>, contacts without a value last, - for descending).")
 QueryQ = Annotated[str | None, Query(max_length=100, description="Start of a name, e-mail or phone number")]
 QueryType = Annotated[str | None, Query(pattern="^(person|organization)$")]
 QueryTag = Annotated[uuid.UUID | None, Query(description="A tag id")]
 QuerySegment = Annotated[uuid.UUID | None, Query(description="A segment id: only contacts it matches")]
+QuerySort = Annotated[str, Query(max_length=70, description="name, created_at or cf.<key>; prefix - for descending")]
 
 
 @router.get("/export.csv", summary="Export the (filtered) contacts as CSV", description=FILTER_DOC,
             response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}})
 async def export_csv(request: Request, db: DbDep, access: ReadAccess, q: QueryQ = None, type: QueryType = None,
                      tag: QueryTag = None, owner_id: uuid.UUID | None = None,
-                     segment: QuerySegment = None) -> StreamingResponse:
-    stmt = await _export_stmt(request, db, access, q, type, tag, owner_id, segment)
+                     segment: QuerySegment = None, sort: QuerySort = "name") -> StreamingResponse:
+    stmt = await _export_stmt(request, db, access, q, type, tag, owner_id, segment, sort)
     return StreamingResponse(_streamed(request, lambda s: transfer.csv_chunks(s, stmt)),
                              media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="kontakte-{_stamp()}.csv"'})
@@ -305,8 +325,8 @@ async def export_csv(request: Request, db: DbDep, access: ReadAccess, q: QueryQ 
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
 async def export_xlsx(request: Request, db: DbDep, access: ReadAccess, q: QueryQ = None, type: QueryType = None,
                       tag: QueryTag = None, owner_id: uuid.UUID | None = None,
-                     segment: QuerySegment = None) -> StreamingResponse:
-    stmt = await _export_stmt(request, db, access, q, type, tag, owner_id, segment)
+                      segment: QuerySegment = None, sort: QuerySort = "name") -> StreamingResponse:
+    stmt = await _export_stmt(request, db, access, q, type, tag, owner_id, segment, sort)
     tmp = _data_dir(request) / "tmp"
     return StreamingResponse(
         _streamed(request, lambda s: transfer.xlsx_chunks(s, stmt, tmp)),
@@ -318,10 +338,10 @@ async def export_xlsx(request: Request, db: DbDep, access: ReadAccess, q: QueryQ
             response_class=StreamingResponse, responses={200: {"content": {"text/vcard": {}}}})
 async def export_vcf(request: Request, db: DbDep, access: ReadAccess, q: QueryQ = None, type: QueryType = None,
                      tag: QueryTag = None, owner_id: uuid.UUID | None = None,
-                     segment: QuerySegment = None,
+                     segment: QuerySegment = None, sort: QuerySort = "name",
                      version: Annotated[Literal["3.0", "4.0"], Query(description="vCard version")] = "4.0") \
         -> StreamingResponse:
-    stmt = await _export_stmt(request, db, access, q, type, tag, owner_id, segment)
+    stmt = await _export_stmt(request, db, access, q, type, tag, owner_id, segment, sort)
     return StreamingResponse(_streamed(request, lambda s: transfer.vcard_chunks(s, stmt, version)),
                              media_type="text/vcard; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="kontakte-{_stamp()}.vcf"'})

@@ -25,6 +25,7 @@ class SearchDocument(TenantMixin, Base):
         UniqueConstraint("type", "entity_id"),
         Index("ix_search_documents_tenant_type_updated_at", "tenant_id", "type", "updated_at"),
     )
+    __tenant_index__ = False  # the index above leads with it (search_0002)
 
     # An integer key because SQLite's FTS5 external-content table addresses rows by integer id.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,

@@ -145,10 +145,14 @@ class IndexWriter:
             stmt = pg_insert(DOC)
             stmt = stmt.on_conflict_do_update(index_elements=["type", "entity_id"],
                                               set_={c: stmt.excluded[c] for c in _UPDATED})
-            ids = connection.execute(stmt.returning(DOC.c.id, sort_by_parameter_order=True), unique).scalars().all()
-            vectors = [{"doc_id": doc_id, "w_title": " ".join(words(row["title"])),
+            # Each returned id is matched to its row by (type, entity_id), not by position: an upsert that
+            # updates an existing document returns that document's old id, and ordering the answers by
+            # parameter (SQLAlchemy sorts by the key) then paired rows with the wrong documents.
+            returned = connection.execute(stmt.returning(DOC.c.id, DOC.c.type, DOC.c.entity_id), unique).all()
+            doc_ids = {(type_, entity_id): doc_id for doc_id, type_, entity_id in returned}
+            vectors = [{"doc_id": doc_ids[(row["type"], row["entity_id"])], "w_title": " ".join(words(row["title"])),
                         "w_body": " ".join(words(row["body"])), "w_markers": markers_of(row)}
-                       for doc_id, row in zip(ids, unique, strict=True)]
+                       for row in unique]
             vstmt = pg_insert(VECTORS).values(tsv=_pg_tsvector())
             connection.execute(vstmt.on_conflict_do_update(index_elements=["doc_id"], set_={"tsv": vstmt.excluded.tsv}),
                                vectors)

@@ -66,6 +66,7 @@ export default {
     pollError: 'Der Status kann gerade nicht abgefragt werden. Neuer Versuch läuft …',
   },
   result: {
+    reportExpired: 'Der Fehlerbericht ist nicht mehr verfügbar: Importdateien werden nach Ablauf der Aufbewahrungsfrist gelöscht.',
     succeeded: 'Import abgeschlossen',
     rejected: 'Nichts importiert',
     failed: 'Import fehlgeschlagen',

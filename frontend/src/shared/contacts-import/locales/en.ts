@@ -68,6 +68,7 @@ const en: typeof de = {
     pollError: 'The status cannot be fetched right now. Trying again …',
   },
   result: {
+    reportExpired: 'The error report is no longer available: import files are deleted after the retention period.',
     succeeded: 'Import finished',
     rejected: 'Nothing imported',
     failed: 'Import failed',
