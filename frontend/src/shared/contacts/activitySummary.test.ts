@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createI18n } from 'vue-i18n'
 import { activitySummary, activitySummaryMessage, SUMMARY_FIELDS } from './activitySummary'
-import de from './locales/de'
-import en from './locales/en'
+import { contactsI18n } from './i18n.testing'
 
 function summarizer(locale: 'de' | 'en') {
-  const i18n = createI18n({
-    legacy: false,
-    locale,
-    fallbackLocale: 'de',
-    missingWarn: false,
-    fallbackWarn: false,
-    messages: { de: { mod: { contacts: de } }, en: { mod: { contacts: en } } },
-  })
-  const { t, te } = i18n.global
+  const { t, te } = contactsI18n(locale)
   return (details: Record<string, unknown> | null, summary = 'gespeichert') => activitySummary({ summary, details }, t, te)
 }
 

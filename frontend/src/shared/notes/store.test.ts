@@ -1,8 +1,9 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useAuthStore } from '@/core/auth/store'
-import { installRealtime, type RealtimeEvent, type SocketLike } from '@/core/realtime'
+import { type RealtimeEvent } from '@/core/realtime'
 import { json, problem, scriptFetch } from '@/test/fetch'
+import { fakeRealtime } from '@/test/realtime'
 import { noteMatches, noteOrder, useNotesStore, type Note } from './store'
 
 function note(over: Partial<Note>): Note {
@@ -188,19 +189,7 @@ describe('live updates', () => {
   })
 
   it('follows note.* events from the WebSocket while listening and tells the page', async () => {
-    const sockets: (SocketLike & { onmessage: ((ev: MessageEvent) => unknown) | null })[] = []
-    const rt = installRealtime({
-      token: () => 't',
-      refresh: async () => true,
-      url: () => 'ws://x/api/ws',
-      createSocket: () => {
-        const s = { readyState: 1, onopen: null, onmessage: null, onclose: null, onerror: null, send: () => {}, close: () => {} }
-        sockets.push(s)
-        return s
-      },
-    })
-    rt.start()
-    const send = (data: unknown) => sockets.at(-1)!.onmessage!({ data: JSON.stringify(data) } as MessageEvent)
+    const { rt, send } = fakeRealtime()
     send({ type: 'hello' })
     const a = note({ id: 'a' })
     scriptFetch({

@@ -2,8 +2,8 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useAuthStore } from '@/core/auth/store'
 import { i18n } from '@/core/i18n'
-import { installRealtime, type SocketLike } from '@/core/realtime'
 import { json, problem, scriptFetch } from '@/test/fetch'
+import { fakeRealtime } from '@/test/realtime'
 import { task } from './test-fixtures'
 import { useTasksStore } from './store'
 
@@ -113,19 +113,7 @@ describe('tasks store', () => {
 
   it('follows task.* events from the WebSocket', async () => {
     vi.useFakeTimers()
-    const sockets: (SocketLike & { onmessage: ((ev: MessageEvent) => unknown) | null })[] = []
-    const rt = installRealtime({
-      token: () => 't',
-      refresh: async () => true,
-      url: () => 'ws://x/api/ws',
-      createSocket: () => {
-        const s = { readyState: 1, onopen: null, onmessage: null, onclose: null, onerror: null, send: () => {}, close: () => {} }
-        sockets.push(s)
-        return s
-      },
-    })
-    rt.start()
-    const send = (data: unknown) => sockets.at(-1)!.onmessage!({ data: JSON.stringify(data) } as MessageEvent)
+    const { rt, send } = fakeRealtime()
     send({ type: 'hello' })
 
     const a = task({ id: 'a' })

@@ -59,39 +59,28 @@ def upgrade() -> None:
         batch.create_primary_key("pk_contact_tags", ["contact_id", "tag_id"])
 
 
+def _restore_ids(table: str, *, unique: list[str] | None = None) -> None:
+    """Give ``table`` back its ``id`` key (a fresh random UUID per row) and its tenant foreign key."""
+    with op.batch_alter_table(table) as batch:
+        batch.drop_constraint(f"pk_{table}", type_="primary")
+        batch.add_column(sa.Column("id", sa.Uuid(), nullable=True))
+        if unique:
+            batch.create_unique_constraint(f"uq_{table}_{'_'.join(unique)}", unique)
+        batch.create_foreign_key(f"fk_{table}_tenant_id_tenants", "tenants", ["tenant_id"], ["id"], ondelete="CASCADE")
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        bind.execute(sa.text("SELECT set_config('xynap.platform', 'on', true)"))  # every tenant's rows
+        op.execute(f"UPDATE {table} SET id = gen_random_uuid()")
+    else:
+        op.execute(f"UPDATE {table} SET id = lower(hex(randomblob(16)))")
+    with op.batch_alter_table(table) as batch:
+        batch.alter_column("id", nullable=False)
+        batch.create_primary_key(f"pk_{table}", ["id"])
+    op.create_index(f"ix_{table}_contact_id", table, ["contact_id"])
+    op.create_index(f"ix_{table}_tenant_id", table, ["tenant_id"])
+
+
 def downgrade() -> None:
-    with op.batch_alter_table("contact_tags") as batch:
-        batch.drop_constraint("pk_contact_tags", type_="primary")
-        batch.add_column(sa.Column("id", sa.Uuid(), nullable=True))
-        batch.create_unique_constraint("uq_contact_tags_contact_id_tag_id", ["contact_id", "tag_id"])
-        batch.create_foreign_key("fk_contact_tags_tenant_id_tenants", "tenants", ["tenant_id"], ["id"],
-                                 ondelete="CASCADE")
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        bind.execute(sa.text("SELECT set_config('xynap.platform', 'on', true)"))
-        op.execute("UPDATE contact_tags SET id = gen_random_uuid()")
-    else:
-        op.execute("UPDATE contact_tags SET id = lower(hex(randomblob(16)))")
-    with op.batch_alter_table("contact_tags") as batch:
-        batch.alter_column("id", nullable=False)
-        batch.create_primary_key("pk_contact_tags", ["id"])
-    op.create_index("ix_contact_tags_contact_id", "contact_tags", ["contact_id"])
-    op.create_index("ix_contact_tags_tenant_id", "contact_tags", ["tenant_id"])
+    _restore_ids("contact_tags", unique=["contact_id", "tag_id"])
     op.create_index("ix_contacts_tenant_id", "contacts", ["tenant_id"])
-    with op.batch_alter_table("contact_match_keys") as batch:
-        batch.drop_constraint("pk_contact_match_keys", type_="primary")
-        batch.add_column(sa.Column("id", sa.Uuid(), nullable=True))
-        batch.create_foreign_key("fk_contact_match_keys_tenant_id_tenants", "tenants", ["tenant_id"], ["id"],
-                                 ondelete="CASCADE")
-    # the old rows get fresh ids (a random UUID each), then the old key
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        bind.execute(sa.text("SELECT set_config('xynap.platform', 'on', true)"))
-        op.execute("UPDATE contact_match_keys SET id = gen_random_uuid()")
-    else:
-        op.execute("UPDATE contact_match_keys SET id = lower(hex(randomblob(16)))")
-    with op.batch_alter_table("contact_match_keys") as batch:
-        batch.alter_column("id", nullable=False)
-        batch.create_primary_key("pk_contact_match_keys", ["id"])
-    op.create_index("ix_contact_match_keys_contact_id", "contact_match_keys", ["contact_id"])
-    op.create_index("ix_contact_match_keys_tenant_id", "contact_match_keys", ["tenant_id"])
+    _restore_ids("contact_match_keys")
