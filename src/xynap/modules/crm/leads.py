@@ -29,8 +29,7 @@ from xynap.modules.crm.schemas import DuplicateRef, LeadRead, RoutingRule, Score
 from xynap.shared.contacts import duplicates
 from xynap.shared.contacts import service as contacts_service
 from xynap.shared.contacts.models import Contact, ContactRelation
-from xynap.shared.tags.models import Tag
-from xynap.shared.tags.service import replace_tag_links
+from xynap.shared.tags.service import replace_tag_links, tags_by_record
 
 LEAD_READ = "crm.lead:read"
 TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone", "region", "message", "source")
@@ -61,13 +60,8 @@ async def set_tags(db: AsyncSession, lead: Lead, tag_ids: Sequence[uuid.UUID], c
 
 
 async def tags_by_lead(db: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[TagRef]]:
-    out: dict[uuid.UUID, list[TagRef]] = {i: [] for i in lead_ids}
-    if lead_ids:
-        rows = await db.execute(select(LeadTag.lead_id, Tag).join(Tag, Tag.id == LeadTag.tag_id)
-                                .where(LeadTag.lead_id.in_(list(lead_ids))).order_by(Tag.name))
-        for lead_id, tag in rows:
-            out[lead_id].append(TagRef.model_validate(tag))
-    return out
+    tags = await tags_by_record(db, LeadTag.lead_id, lead_ids)
+    return {lead_id: [TagRef.model_validate(tag) for tag in found] for lead_id, found in tags.items()}
 
 
 async def lead_reads(db: AsyncSession, leads: Sequence[Lead]) -> list[LeadRead]:

@@ -27,6 +27,7 @@ from xynap.platform.settings.models import TenantSetting
 from xynap.platform.users.models import User
 from xynap.shared.contacts.duplicates import delete_match_keys, refresh_match_keys, store_match_keys  # noqa: F401
 from xynap.shared.contacts.models import Contact, ContactTag, CustomFieldDefinition, Tag
+from xynap.shared.tags.service import tags_by_record
 
 DEFAULT_REGION = "DE"
 # A bare language in company.locale says little about the country; these are the usual ones.
@@ -248,16 +249,7 @@ async def ensure_user(db: AsyncSession, user_id: uuid.UUID, field: str = "owner_
 
 
 async def tags_by_contact(db: AsyncSession, contact_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Tag]]:
-    out: dict[uuid.UUID, list[Tag]] = {cid: [] for cid in contact_ids}
-    if not contact_ids:
-        return out
-    rows = await db.execute(
-        select(ContactTag.contact_id, Tag).join(Tag, Tag.id == ContactTag.tag_id)
-        .where(ContactTag.contact_id.in_(list(contact_ids))).order_by(Tag.name)
-    )
-    for contact_id, tag in rows:
-        out[contact_id].append(tag)
-    return out
+    return await tags_by_record(db, ContactTag.contact_id, contact_ids)
 
 
 def search_clause(q: str, region: str) -> Any:

@@ -10,6 +10,31 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+async def tags_by_record(db: AsyncSession, record_column: Any, record_ids: Iterable[uuid.UUID]
+                         ) -> dict[uuid.UUID, list[Any]]:
+    """{record id: its tags, by name} for a page of records; ``record_column`` is the link model's record
+    column (``ContactTag.contact_id``). Two lookups by key, never a join: given the join, PostgreSQL
+    planned from the company's few tags (under row-level security it cannot see a tenant's share of a
+    table) and read every link of each tag — 740 ms for a page of 50 of 1,000,000 contacts, 25 ms for
+    the CRM board; the links of a page are a range of the link key, their tags a handful of ids."""
+    from xynap.shared.tags.models import Tag
+
+    ids = list(dict.fromkeys(record_ids))
+    out: dict[uuid.UUID, list[Any]] = {record_id: [] for record_id in ids}
+    if not ids:
+        return out
+    link = record_column.class_
+    links = (await db.execute(select(record_column, link.tag_id).where(record_column.in_(ids)))).all()
+    if not links:
+        return out
+    tags = {tag.id: tag for tag in await db.scalars(select(Tag).where(Tag.id.in_({t for _, t in links})))}
+    for record_id, tag_id in sorted(links, key=lambda row: (tags[row[1]].name, str(row[1])) if row[1] in tags
+                                    else ("", "")):
+        if tag_id in tags:  # a tag deleted between the two reads is simply gone
+            out[record_id].append(tags[tag_id])
+    return out
+
+
 async def replace_tag_links(db: AsyncSession, link_model: Any, record_column: Any, record_id: uuid.UUID,
                             wanted: Iterable[uuid.UUID], *, current: set[uuid.UUID] | None = None
                             ) -> list[uuid.UUID]:

@@ -35,7 +35,7 @@ from xynap.platform.auth.deps import DbDep, require
 from xynap.platform.users.models import User
 from xynap.shared.contacts.schemas import TagRef
 from xynap.shared.tags.models import Tag
-from xynap.shared.tags.service import replace_tag_links
+from xynap.shared.tags.service import replace_tag_links, tags_by_record
 from xynap.shared.worklog.models import PRIORITY_RANK, Activity, Note, NoteTag, Task, TaskTag
 from xynap.shared.worklog.schemas import (
     ActivityRead,
@@ -109,17 +109,9 @@ async def _publish_task(db: AsyncSession, name: str, task: Task, **extra: Any) -
 
 async def _tags_of(db: AsyncSession, record_ids: list[uuid.UUID],
                    record_column: Any = TaskTag.task_id) -> dict[uuid.UUID, list[Tag]]:
-    """{record id: its tags by name}, in one query for a whole page; ``record_column`` names the link
+    """{record id: its tags by name}, for a whole page; ``record_column`` names the link
     table's record column (``TaskTag.task_id`` or ``NoteTag.note_id``)."""
-    out: dict[uuid.UUID, list[Tag]] = {record_id: [] for record_id in record_ids}
-    if not record_ids:
-        return out
-    link = record_column.class_
-    rows = await db.execute(select(record_column, Tag).join(Tag, Tag.id == link.tag_id)
-                            .where(record_column.in_(record_ids)).order_by(Tag.name, Tag.id))
-    for record_id, tag in rows:
-        out[record_id].append(tag)
-    return out
+    return await tags_by_record(db, record_column, record_ids)
 
 
 async def _read_tasks(db: AsyncSession, tasks: list[Task]) -> list[TaskRead]:
