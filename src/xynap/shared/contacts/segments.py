@@ -350,16 +350,14 @@ def _field_holders(key: str, values: list[Any]) -> Any:
                                                     ContactMatchKey.key.in_(keys))
 
 
-def _holds(holders: Any, probe: bool, postgres: bool = False) -> ColumnElement[bool]:
+def _holds(holders: Any, probe: bool) -> ColumnElement[bool]:
     if not probe:
         return Contact.id.in_(holders)
-    if postgres:
-        # Many holders: walk the sort index and test each row against a hash of the holders, built once.
-        # COALESCE keeps PostgreSQL from pulling the IN up into a semi-join (which hashes all holders and
-        # sorts them again) and leaves it a hashed SubPlan. A correlated EXISTS per row did the same walk,
-        # but re-ran the RLS policy's setting sub-selects on every probe (3.5x slower).
-        return func.coalesce(Contact.id.in_(holders), false())
-    # SQLite: a correlated EXISTS probed once per row of the walked index (OFFSET 0 keeps it one).
+    # Many holders: walk the sort index and probe each walked row with a correlated EXISTS, kept a
+    # sub-plan by OFFSET 0 (pulled up into a semi-join, PostgreSQL started from the links instead: 647 ms
+    # at 1,000,000 contacts). Each probe is one descent of the (tag_id, tenant_id, contact_id) index, and
+    # the RLS settings are read once per statement: 12.9 ms for 408 probes at 1,000,000 contacts, where a
+    # hash of all 133,000 holders (the former PostgreSQL form) cost 50-70 ms per request.
     column = holders.selected_columns[0]
     return holders.where(column == Contact.id).offset(0).exists()
 
@@ -455,7 +453,7 @@ def compile_leaf(leaf: dict[str, Any], ctx: Context) -> ColumnElement[bool]:
         holders = _tag_holders(value)
         if operator != "has":
             return Contact.id.not_in(holders)
-        return _holds(holders, "tag" in ctx.probe, ctx.dialect == "postgresql")
+        return _holds(holders, "tag" in ctx.probe)
     if kind == "email":
         return _keys_ops(Contact.email_keys, "email", operator, value)
     if kind == "phone":
