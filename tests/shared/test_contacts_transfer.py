@@ -736,6 +736,20 @@ async def test_cli_import_dry_run_then_real_run_and_export(company, runtime, tmp
     result = await asyncio.to_thread(invoke, "contacts", "export", "--tenant", tenant.slug, "--format", "vcf",
                                      "-o", str(out), "--vcard-version", "3.0")
     assert result.exit_code == 0 and out.read_text().count("VERSION:3.0") == 5
+    # in the list's order, as the list takes it
+    out = tmp_path / "export.csv"
+    result = await asyncio.to_thread(invoke, "contacts", "export", "--tenant", tenant.slug, "-o", str(out),
+                                     "--sort", "-name")
+    assert result.exit_code == 0, result.output
+    names = [c.display_name for c in contacts]
+    exported = out.read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert [line for line in exported if line] and all(any(n.split()[0] in line for n in names) for line in exported)
+    listed = [c["display_name"] for c in await all_contacts(admin, sort="-name")]
+    firsts = [next(n for n in listed if n.split()[0] in line) for line in exported if line]
+    assert firsts == listed
+    result = await asyncio.to_thread(invoke, "contacts", "export", "--tenant", tenant.slug, "-o", str(out),
+                                     "--sort", "telefon")
+    assert result.exit_code == 1 and "--sort" in result.output and "Cannot sort by 'telefon'" in result.output
 
 
 # --- the tenant wall ---------------------------------------------------------------------------------------

@@ -147,7 +147,8 @@ def contacts_import(
         raise typer.Exit(code)
 
 
-async def _export(settings: Settings, tenant: str, fmt: str, output: Path, version: str) -> int:
+async def _export(settings: Settings, tenant: str, fmt: str, output: Path, version: str, sort: str = "name") -> int:
+    from xynap.core.errors import ValidationFailed
     from xynap.shared.contacts import transfer
 
     main = _main()
@@ -155,7 +156,11 @@ async def _export(settings: Settings, tenant: str, fmt: str, output: Path, versi
     async with main._runtime(settings) as runtime:
         tenant_id = await main._tenant_id(runtime, tenant)
         async with runtime.db.session(tenant_id=tenant_id) as db:
-            stmt = await transfer.export_statement(db, None, transfer.ExportFilter())
+            everything = await transfer.export_statement(db, None, transfer.ExportFilter())
+            try:
+                stmt = await transfer.export_query(db, everything, sort)
+            except ValidationFailed as exc:
+                main._fail(f"--sort: {exc.detail}")
             if fmt == "xlsx":
                 await transfer.write_xlsx(db, stmt, output)
             else:
@@ -177,10 +182,12 @@ def contacts_export(
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, vcf or xlsx.")] = ExportFormat.csv,
     version: Annotated[str, typer.Option("--vcard-version", help="vCard version: 3.0 or 4.0.")] = "4.0",
+    sort: Annotated[str, typer.Option("--sort", help="The list's order: name, created_at or cf.<key>; "
+                                      "- before it for descending.")] = "name",
 ) -> None:
-    """Export every contact of a tenant."""
+    """Export every contact of a tenant, in the contact list's order."""
     main = _main()
     if version not in ("3.0", "4.0"):
         main._fail("--vcard-version must be 3.0 or 4.0.")
-    count = main._run(_export(main._settings(), tenant, fmt.value, output, version))
+    count = main._run(_export(main._settings(), tenant, fmt.value, output, version, sort))
     main._say(f"[green]Exported[/] {count} contacts to {escape(str(output))}.")
