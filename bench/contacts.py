@@ -253,7 +253,7 @@ SEARCH_TERMS = ("Müller", "Schmidt", "schm", "Weber", "Hamburg", "Köln", "Logi
 
 
 async def measure_engine(engine: str, quick: bool, workdir: Path) -> dict[str, Any]:
-    from bench.run import AppServer, bench_env, cpu_plan, start_database
+    from bench.run import AppServer, analyze_database, bench_env, cpu_plan, start_database
     from xynap.core.config import get_settings, reset_settings
     from xynap.core.migrate import upgrade
 
@@ -301,7 +301,7 @@ async def measure_engine(engine: str, quick: bool, workdir: Path) -> dict[str, A
         say(f"  {main_import['imported']:,} imported in {main_import['seconds']:.0f} s "
             f"({population['main_import_rows_per_s']:,} rows/s, in-process)")
         await create_company(runtime, "bench-import", "admin@bench-import.example.com")
-        await analyze(runtime)
+        await analyze_database(runtime)
         sample = await sample_rows(runtime, main_id, scale.requests, scale.main // 2)
 
         server = AppServer(env, workdir, server_cpus)
@@ -319,21 +319,6 @@ async def measure_engine(engine: str, quick: bool, workdir: Path) -> dict[str, A
             await runtime.db.dispose()
         if pg is not None:
             pg.stop()
-
-
-async def analyze(runtime: Any) -> None:
-    from sqlalchemy import text
-
-    if runtime.db.dialect == "postgresql":
-        # VACUUM too: otherwise autovacuum works through the freshly imported tables during the
-        # measurements, on the database's (pinned) CPU, and the first scenarios wait for it.
-        async with runtime.db.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
-    else:
-        async with runtime.db.engine.connect() as conn:
-            await conn.execute(text("ANALYZE"))
-            await conn.commit()
 
 
 def sample_rows(runtime: Any, tenant_id: Any, count: int, offset: int) -> Any:

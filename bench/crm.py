@@ -326,20 +326,6 @@ async def populate_company(runtime: Any, company: dict[str, Any], pipelines: int
     return out
 
 
-async def analyze(runtime: Any) -> None:
-    from sqlalchemy import text
-
-    if runtime.db.dialect == "postgresql":
-        # VACUUM too (visibility map for index-only scans; no autovacuum during the measurements)
-        async with runtime.db.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
-    else:
-        async with runtime.db.engine.connect() as conn:
-            await conn.execute(text("ANALYZE"))
-            await conn.commit()
-
-
 async def count_rows(runtime: Any) -> dict[str, int]:
     from sqlalchemy import text
 
@@ -505,7 +491,7 @@ async def measure_http(base_url: str, plan: dict[str, Any], scale: Scale, probe:
 
 
 async def measure_engine(engine: str, quick: bool, workdir: Path, quiet_wait: float = 0.0) -> dict[str, Any]:
-    from bench.run import AppServer, bench_env, cpu_plan, postmaster_pid, start_database
+    from bench.run import AppServer, analyze_database, bench_env, cpu_plan, postmaster_pid, start_database
     from xynap.core.config import get_settings, reset_settings
     from xynap.core.migrate import upgrade
 
@@ -546,7 +532,7 @@ async def measure_engine(engine: str, quick: bool, workdir: Path, quiet_wait: fl
         plan = await populate_company(runtime, company, scale.pipelines, scale.board_deals, scale.forecast_deals,
                                       scale.closed_share, 42)
         main_s = time.perf_counter() - t1
-        await analyze(runtime)
+        await analyze_database(runtime)
         counts = await count_rows(runtime)
         population = {"main_seconds": round(main_s, 1), "others_seconds": round(others_s, 1), "rows": counts}
         say(f"  populated in {main_s:.0f} s + {others_s:.0f} s for the others: {counts}")
