@@ -108,3 +108,14 @@ async def test_caps_apply_after_the_record_scope(two_tenants, runtime, monkeypat
     monkeypatch.setattr(service, "RANK_CAP", 100)
     assert {h["id"] for h in (await find(two_tenants["staff"], "kappen", limit=50))["items"]} == set(
         two_tenants["staff_ids"])
+
+
+async def test_matches_in_every_shard_are_found(two_tenants):
+    """PostgreSQL asks the index shard by shard (``lexemes``): a rare word's matches, spread over the
+    shards by their ids, are all found and counted."""
+    admin = two_tenants["admin"]
+    ids = {await contact(admin, f"Scherbenfeld {i}") for i in range(40)}
+    result = await find(admin, "scherben", limit=50)
+    assert {h["id"] for h in result["items"]} == ids
+    assert result["total"] == 40 and result["total_exact"] is True
+    assert {h["id"] for h in (await find(admin, '"Scherbenfeld 17"'))["items"]} < ids

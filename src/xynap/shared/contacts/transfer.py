@@ -1264,10 +1264,9 @@ class _SearchRows:
     import's Core inserts bypass it, and ``search.reindex`` (an upsert, ON CONFLICT per row, plus a
     second statement for the vectors on PostgreSQL) cost half of the insert phase. New contacts have
     no index row yet, so a plain insert is enough: on SQLite an executemany (FTS5 follows through
-    the table's trigger), on PostgreSQL one statement that inserts the documents from column arrays
-    and, in the same statement, their tsvectors — the very expression of the search component's
-    ``IndexWriter`` (``_pg_tsvector``: simple + german, title A, body C, marker lexemes), fed with the
-    same Python-normalised words. The rows are built in the batch maker's thread.
+    the table's trigger), on PostgreSQL one statement that inserts the documents from one JSON text
+    and, in the same statement, their tsvectors — the very text of the search component's
+    ``IndexWriter`` (``service.vector_text``), built in the batch maker's thread.
 
     SQLite: a multi-row ``INSERT … VALUES (…), (…)`` per ``SQLITE_ROWS`` rows, not an executemany.
     The FTS5 trigger runs per row either way, but SQLite opens a statement savepoint per statement
@@ -1280,16 +1279,11 @@ class _SearchRows:
 
     PG_SQL = (
         "WITH src AS (SELECT * FROM json_to_recordset($1::json) AS s(entity_id uuid, owner_id uuid, title text, "
-        "subtitle text, body text, updated_at timestamptz, w_title text, w_body text, w_markers text)), "
+        "subtitle text, body text, updated_at timestamptz, tsv text)), "
         "docs AS (INSERT INTO search_documents (tenant_id, type, entity_id, owner_id, title, subtitle, body, "
         "updated_at) SELECT $2::uuid, $3::text, entity_id, owner_id, title, subtitle, body, updated_at FROM src "
         "RETURNING id, entity_id) "
-        "INSERT INTO search_vectors (doc_id, tsv) SELECT docs.id, "
-        "setweight(to_tsvector('simple'::regconfig, src.w_title), 'A') || "
-        "setweight(to_tsvector('german'::regconfig, src.w_title), 'A') || "
-        "setweight(to_tsvector('simple'::regconfig, src.w_body), 'C') || "
-        "setweight(to_tsvector('german'::regconfig, src.w_body), 'C') || "
-        "array_to_tsvector(string_to_array(src.w_markers, ' ')) "
+        "INSERT INTO search_vectors (doc_id, tsv) SELECT docs.id, src.tsv::tsvector "
         "FROM docs JOIN src ON src.entity_id = docs.entity_id"
     )
 
@@ -1297,9 +1291,9 @@ class _SearchRows:
         self.source = source
         self.postgres = dialect.name == "postgresql"
         if self.postgres:
-            from xynap.shared.search.service import markers_of
+            from xynap.shared.search.service import vector_text
 
-            self.markers_of = markers_of
+            self.vector_text = vector_text
         else:
             from xynap.shared.search.models import SearchDocument
 
@@ -1313,11 +1307,9 @@ class _SearchRows:
             rows = self.insert.params(docs)
             return [(f"{head} VALUES {', '.join([values] * len(part))}", tuple(v for row in part for v in row))
                     for part in (rows[i:i + self.SQLITE_ROWS] for i in range(0, len(rows), self.SQLITE_ROWS))]
-        words, markers_of = search.words, self.markers_of
+        vector_text = self.vector_text
         for d in docs:
-            d["w_title"] = " ".join(words(d["title"]))
-            d["w_body"] = " ".join(words(d["body"]))
-            d["w_markers"] = " ".join(markers_of(d))
+            d["tsv"] = vector_text(d)
         return [(self.PG_SQL, (orjson.dumps(docs, default=str).decode(), docs[0]["tenant_id"], self.source.type))]
 
 

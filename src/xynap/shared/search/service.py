@@ -2,14 +2,14 @@
 
 Writing: ``IndexWriter`` upserts a whole flush in one batched statement (``insertmanyvalues``),
 which keeps a 100,000-row CSV import fast. On PostgreSQL a second batched statement writes the
-tsvectors into ``search_vectors`` (see ``VECTORS`` for why a side table), computed from text
-normalised in Python (``core.search.words``): both the ``simple`` configuration (exact words,
-names) and ``german`` (stems: "Haus" finds "Häuser"), title weighted over body, plus marker
-lexemes for tenant, type and owner. Queries AND the markers of what the caller may see into the
-tsquery, so the GIN index itself narrows to the caller's tenant, types and owners — a small
-tenant's search never walks a big tenant's matches and no btree_gin is needed. The session's
-tenant filter, the scope filters and RLS still apply on top (the markers are an index aid, not
-the wall). On SQLite, triggers keep the FTS5 table in step with ``search_documents``.
+tsvectors into ``search_vectors`` (see ``VECTORS`` for why a side table), built in Python by
+``lexemes``: every word as itself and as its German stem ("Haus" finds "Häuser"), title weighted over
+body, plus marker lexemes for type and owner — each lexeme qualified with the document's tenant and
+shard, so that a prefix query only ever walks its own tenant's lexemes and a broad word in a big
+tenant stops after a shard or two. Queries AND the markers of what the caller may see into the
+tsquery, so the GIN index itself narrows to the caller's types and owners. The session's tenant
+filter, the scope filters and RLS still apply on top (the lexeme prefixes and markers are an index
+aid, not the wall). On SQLite, triggers keep the FTS5 table in step with ``search_documents``.
 
 Reading: the user's text is parsed once (``core.search.parse_query``) and rebuilt from letter and
 digit runs only, so no input can reach the engines' query syntax; ranking is ``ts_rank`` /
@@ -33,18 +33,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import and_, case, delete, func, literal_column, or_, select
 from sqlalchemy import text as sql
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 
 from xynap.core import search as registry
-from xynap.core.search import SearchSource, Term, date_buckets, parse_query, words
+from xynap.core.search import SearchSource, Term, date_buckets, parse_query
 from xynap.core.security.permissions import Access, Principal
+from xynap.shared.search import lexemes
 from xynap.shared.search.models import SearchDocument
 
 log = logging.getLogger("xynap.search")
@@ -78,61 +76,47 @@ _UPDATED = ("owner_id", "title", "subtitle", "body", "updated_at")
 
 
 def markers_of(row: dict[str, Any]) -> list[str]:
-    """Lexemes that tag a document with its tenant, type and owner (never produced by ``words``: '#').
+    """Marker lexemes of a document's type and owner (never produced by ``words``: '#'); the index
+    qualifies them with the tenant and shard like every lexeme (``lexemes.tsvector_text``).
 
-    Queries AND them into the tsquery, so the GIN index itself narrows to the caller's tenant and to
-    the types and owners the caller may see; the SQL filters on search_documents stay the authority.
+    Queries AND them into the tsquery, so the GIN index itself narrows to the types and owners the
+    caller may see; the SQL filters on search_documents stay the authority.
     """
-    out = [f"#t{row['tenant_id'].hex}", f"#y{row['type']}"]
+    out = [f"#y{row['type']}"]
     if row.get("owner_id") is not None:
         out.append(f"#o{row['owner_id'].hex}")
     return out
 
 
-def marker_query(tenant_id: uuid.UUID | None, allowed: list[tuple[SearchSource, Access]],
-                 types: list[str] | None = None, owner_id: uuid.UUID | None = None) -> str | None:
-    """The tsquery text of the markers a visible document must carry (``None``: nothing is visible)."""
+def vector_text(row: dict[str, Any]) -> str:
+    """The ``tsvector`` text of one index row (``search_documents`` values)."""
+    return lexemes.tsvector_text(row["tenant_id"], row["entity_id"], row["title"], row["body"], markers_of(row))
+
+
+def marker_query(allowed: list[tuple[SearchSource, Access]], types: list[str] | None = None,
+                 owner_id: uuid.UUID | None = None) -> str | None:
+    """The tsquery text of the markers a visible document must carry, with ``lexemes.PREFIX`` where each
+    shard's prefix goes (``None``: nothing is visible; ``""``: no marker narrows anything)."""
+    p = lexemes.PREFIX
     visible = []
     for source, access in allowed:
         if types and source.type not in types:
             continue
         ids = access.owner_ids()
-        type_marker = f"'#y{source.type}'"
+        type_marker = f"'{p}#y{source.type}'"
         if ids is None:
             visible.append(type_marker)
         elif ids and source.owner_attr:
-            owners = " | ".join(f"'#o{i.hex}'" for i in sorted(ids))
+            owners = " | ".join(f"'{p}#o{i.hex}'" for i in sorted(ids))
             visible.append(f"( {type_marker} & ( {owners} ) )")
     if not visible:
         return None
     everything = not types and len(visible) == len(registry.sources()) and all(
         access.owner_ids() is None for _, access in allowed)
     # A marker every document carries only costs index work; leave it out when all types are visible.
-    query = "" if everything else f"( {' | '.join(visible)} )"
-    parts = [f"'#t{tenant_id.hex}'"] if tenant_id is not None else []
-    parts += [query] if query else []
-    parts += [f"'#o{owner_id.hex}'"] if owner_id is not None else []
-    return " & ".join(parts)  # "" when no marker narrows anything
-
-
-def _weighted(config: str, param: str, weight: str) -> Any:
-    vector = func.to_tsvector(literal_column(f"'{config}'::regconfig"), sa.bindparam(param, type_=sa.Text))
-    return func.setweight(vector, literal_column(f"'{weight}'::\"char\""), type_=TSVECTOR)
-
-
-def _concat(*parts: Any) -> Any:
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.op("||", return_type=out.type)(part)
-    return out
-
-
-def _pg_tsvector() -> Any:
-    return _concat(
-        _weighted("simple", "w_title", "A"), _weighted("german", "w_title", "A"),
-        _weighted("simple", "w_body", "C"), _weighted("german", "w_body", "C"),
-        func.array_to_tsvector(sa.bindparam("w_markers", type_=postgresql.ARRAY(sa.Text)), type_=TSVECTOR),
-    )
+    parts = [] if everything else [f"( {' | '.join(visible)} )"]
+    parts += [f"'{p}#o{owner_id.hex}'"] if owner_id is not None else []
+    return " & ".join(parts)
 
 
 class IndexWriter:
@@ -150,10 +134,9 @@ class IndexWriter:
             # parameter (SQLAlchemy sorts by the key) then paired rows with the wrong documents.
             returned = connection.execute(stmt.returning(DOC.c.id, DOC.c.type, DOC.c.entity_id), unique).all()
             doc_ids = {(type_, entity_id): doc_id for doc_id, type_, entity_id in returned}
-            vectors = [{"doc_id": doc_ids[(row["type"], row["entity_id"])], "w_title": " ".join(words(row["title"])),
-                        "w_body": " ".join(words(row["body"])), "w_markers": markers_of(row)}
+            vectors = [{"doc_id": doc_ids[(row["type"], row["entity_id"])], "w_tsv": vector_text(row)}
                        for row in unique]
-            vstmt = pg_insert(VECTORS).values(tsv=_pg_tsvector())
+            vstmt = pg_insert(VECTORS).values(tsv=sa.cast(sa.bindparam("w_tsv", type_=sa.Text), TSVECTOR))
             connection.execute(vstmt.on_conflict_do_update(index_elements=["doc_id"], set_={"tsv": vstmt.excluded.tsv}),
                                vectors)
             return
@@ -248,30 +231,29 @@ def _visible(allowed: list[tuple[SearchSource, Access]]) -> Any:
 # PostgreSQL ------------------------------------------------------------------------------------------
 
 
-def _pg_term(term: Term) -> Any:
-    """One term as a tsquery expression: the same words in the simple and the german configuration."""
-    prefix = not term.exact and not term.negated
-    text = " <-> ".join(term.words) + (":*" if prefix else "")
-    both = [func.to_tsquery(literal_column(f"'{cfg}'::regconfig"), sa.bindparam(None, text, type_=sa.Text),
-                            type_=TSQUERY) for cfg in ("simple", "german")]
-    return both[0].op("||", return_type=TSQUERY)(both[1])
+def _shards_sql(ranked: bool) -> str:
+    branch = ("SELECT doc_id, {score} AS score FROM search_vectors WHERE tsv @@ CAST(:m{k} AS tsquery)")
+    score = "ts_rank(tsv, CAST(:r{k} AS tsquery))" if ranked else "CAST(NULL AS float8)"
+    return " UNION ALL ".join(branch.format(score=score.format(k=k), k=k) for k in range(lexemes.SHARDS))
 
 
-def pg_tsquery(groups: list[list[Term]]) -> Any:
-    """OR of groups, each the AND of its terms; a negated term is ``!!(simple || german)``."""
-    group_exprs = []
-    for group in groups:
-        parts = [UnaryExpression(sa.Grouping(_pg_term(t)), operator=custom_op("!!"), type_=TSQUERY)
-                 if t.negated else _pg_term(t) for t in group]
-        group_exprs.append(_tsq_join(parts, "&&"))
-    return _tsq_join(group_exprs, "||")
+# Written as SQL text: built as 16 SQLAlchemy selects, the union cost a quarter of a search request's
+# Python time (column collections of every branch), more than the database work for a rare word.
+_SHARDS = {ranked: sa.text(_shards_sql(ranked)).columns(sa.column("doc_id", sa.BigInteger),
+                                                        sa.column("score", sa.Float)) for ranked in (True, False)}
 
 
-def _tsq_join(parts: list[Any], op: str) -> Any:
-    out = parts[0]
-    for part in parts[1:]:
-        out = sa.Grouping(out).op(op, return_type=TSQUERY)(sa.Grouping(part))
-    return out
+def pg_candidates(tenant_id: uuid.UUID, groups: list[list[Term]], markers: str, cap: int, ranked: bool) -> Any:
+    """At most ``cap`` matching documents (doc_id, score) from the GIN index alone, asked shard by shard
+    (see ``lexemes``): a ``UNION ALL`` under the cap, which PostgreSQL runs lazily, so a broad word stops
+    after the first shard or two and a rare one asks all of them."""
+    values: dict[str, str] = {}
+    for k, (match, rank) in enumerate(lexemes.shard_queries(tenant_id, groups, markers)):
+        values[f"m{k}"] = match
+        if ranked:
+            values[f"r{k}"] = rank
+    shards = _SHARDS[ranked].bindparams(**values).subquery("shards")
+    return select(shards.c.doc_id, shards.c.score).limit(cap).cte("candidates").prefix_with("MATERIALIZED")
 
 
 # SQLite ----------------------------------------------------------------------------------------------
@@ -315,22 +297,14 @@ class Query:
 
 
 def build_query(dialect: str, groups: list[list[Term]], markers: str | None, cap: int = MATCH_CAP,
-                ranked: bool = True) -> Query:
+                ranked: bool = True, tenant_id: uuid.UUID | None = None) -> Query:
     """``ranked=False``: the matches without a score (facets), which spares reading the tsvectors /
-    computing bm25 for every match."""
+    computing bm25 for every match. ``markers`` and ``tenant_id``: PostgreSQL only (``marker_query``)."""
     if dialect == "postgresql":
-        # Candidates come from the GIN index alone (words AND tenant/type/owner markers), at most
-        # ``cap`` of them, so a broad word in a big tenant costs a bounded amount of work.
-        tsq = pg_tsquery(groups)
-        narrowed = tsq
-        if markers:
-            marker_tsq = sa.cast(sa.bindparam(None, markers, type_=sa.Text), TSQUERY)
-            narrowed = sa.Grouping(tsq).op("&&", return_type=TSQUERY)(marker_tsq)
-        columns = [VECTORS.c.doc_id, VECTORS.c.tsv] if ranked else [VECTORS.c.doc_id]
-        candidates = (select(*columns).where(VECTORS.c.tsv.op("@@")(narrowed))
-                      .limit(cap).cte("candidates").prefix_with("MATERIALIZED"))
-        score = func.ts_rank(candidates.c.tsv, tsq, type_=sa.Float) if ranked else sa.null()
-        return Query(candidates, candidates.c.doc_id, [], score)
+        if tenant_id is None:  # every lexeme is a tenant's: outside a tenant nothing matches
+            raise ValueError("a PostgreSQL search needs the session's tenant")
+        candidates = pg_candidates(tenant_id, groups, markers or "", cap, ranked)
+        return Query(candidates, candidates.c.doc_id, [], candidates.c.score if ranked else sa.null())
     # SQLite: the FTS5 matches are materialised first and joined to the documents by primary key;
     # otherwise the planner may walk the tenant's documents and probe FTS5 once per row.
     columns = [_FTS.c.rowid.label("id")]
@@ -417,7 +391,9 @@ async def search(db: AsyncSession, principal: Principal, text: str, *, module_op
         return Result([], 0, True, facets, [s for s, _ in allowed])
     dialect = db.bind.dialect.name
     tenant_id = db.sync_session.info.get("tenant_id")
-    facet_markers = marker_query(tenant_id, allowed)
+    if dialect == "postgresql" and tenant_id is None:  # the index is per tenant (see ``lexemes``)
+        return Result([], 0, True, facets, [s for s, _ in allowed])
+    facet_markers = marker_query(allowed)
     visible = _visible(allowed)
     bounds = date_buckets()
     bucket = _bucket_expr(bounds)
@@ -434,20 +410,20 @@ async def search(db: AsyncSession, principal: Principal, text: str, *, module_op
             filters.append(SearchDocument.type.in_(types))
         if owner_id is not None:
             filters.append(SearchDocument.owner_id == owner_id)
-        hit_markers = marker_query(tenant_id, allowed, types, owner_id) if types or owner_id else facet_markers
+        hit_markers = marker_query(allowed, types, owner_id) if types or owner_id else facet_markers
         if hit_markers is None:  # e.g. type=task for a user who cannot read tasks
             filters.append(sa.false())
 
         counted: Sequence[Any] = []
         if dialect == "postgresql" and with_facets and len(filters) == 1:
             # no filter: facets and hits share their candidates — one GIN scan, one probe per candidate
-            counted, rows = await _pg_facets_and_hits(db, groups, facet_markers, visible, bucket, limit, offset,
-                                                      per_type)
+            counted, rows = await _pg_facets_and_hits(db, tenant_id, groups, facet_markers, visible, bucket, limit,
+                                                      offset, per_type)
         else:
             # facets: one grouped count over (at most MATCH_CAP) visible matches, folded in Python so that
             # each facet ignores its own filter but honours the others (multi-select facets)
             if with_facets:  # the palette does without them: half the work
-                query = build_query(dialect, groups, facet_markers, MATCH_CAP, ranked=False)
+                query = build_query(dialect, groups, facet_markers, MATCH_CAP, ranked=False, tenant_id=tenant_id)
                 matches = query.base(SearchDocument.type, SearchDocument.owner_id, bucket.label("bucket")).where(
                     visible).limit(MATCH_CAP).subquery()
                 counted = (await db.execute(
@@ -455,7 +431,7 @@ async def search(db: AsyncSession, principal: Principal, text: str, *, module_op
                     .group_by(matches.c.type, matches.c.owner_id, matches.c.bucket))).all()
 
             if dialect == "postgresql":
-                query = build_query(dialect, groups, hit_markers, RANK_CAP)
+                query = build_query(dialect, groups, hit_markers, RANK_CAP, tenant_id=tenant_id)
             else:
                 query = sqlite_ranked_query(groups, filters, RANK_CAP)
             # rank narrow rows (id, type, date, score) and read titles and bodies only for the page
@@ -526,8 +502,8 @@ def _page(scored: Any, limit: int, offset: int, per_type: int | None) -> Any:
     return page.limit(limit).offset(offset).subquery()
 
 
-async def _pg_facets_and_hits(db: AsyncSession, groups: list[list[Term]], markers: str | None, visible: Any,
-                              bucket: Any, limit: int, offset: int, per_type: int | None,
+async def _pg_facets_and_hits(db: AsyncSession, tenant_id: uuid.UUID, groups: list[list[Term]], markers: str | None,
+                              visible: Any, bucket: Any, limit: int, offset: int, per_type: int | None,
                               ) -> tuple[Sequence[Any], list[Any]]:
     """Facet counts and the page of hits from one set of candidates (PostgreSQL, no filters).
 
@@ -536,7 +512,7 @@ async def _pg_facets_and_hits(db: AsyncSession, groups: list[list[Term]], marker
     rank the first RANK_CAP. For a
     broad word the GIN bitmap of all its matches is the biggest cost and now built once, not twice.
     Titles and bodies are read afterwards for the page only."""
-    query = build_query("postgresql", groups, markers, max(RANK_CAP, MATCH_CAP))
+    query = build_query("postgresql", groups, markers, max(RANK_CAP, MATCH_CAP), tenant_id=tenant_id)
     matched = (query.base(SearchDocument.type, SearchDocument.owner_id, SearchDocument.updated_at,
                           SearchDocument.id.label("doc"), bucket.label("bucket"), query.score.label("score"))
                .where(visible).cte("visible_matches").prefix_with("MATERIALIZED"))
