@@ -136,3 +136,22 @@ async def test_tenant_wide_review_list(company, factory):
     # a user who sees only their own contacts sees no pairs of others
     external = await factory.member(company[0], "external")
     assert (await external.get(f"{BASE}/duplicates")).json()["items"] == []
+
+
+async def test_a_common_name_does_not_crowd_out_the_real_twin(company, monkeypatch):
+    """Candidates come key by key, strongest evidence first and bounded per key: with more namesakes than
+    the name key may bring, the contact with the same e-mail (and name) is still found, and ranks first."""
+    from xynap.shared.contacts import duplicates
+
+    monkeypatch.setitem(duplicates.KEY_CANDIDATES, "name", 3)
+    monkeypatch.setitem(duplicates.KEY_CANDIDATES, "sound", 3)
+    _, admin = company
+    for _ in range(8):
+        await create(admin, first_name="Anna", last_name="Weber")
+    anna = await create(admin, first_name="Anna", last_name="Weber", emails=[{"value": "anna.weber@example.com"}])
+    twin = await create(admin, first_name="Anna", last_name="Weber", emails=[{"value": "Anna.Weber@example.com"}])
+    found = await candidates(admin, anna["id"], limit=2)
+    assert list(found)[0] == twin["id"]  # same score as a namesake (1.0), more evidence
+    assert {r["code"] for r in found[twin["id"]]["reasons"]} == {"same_email", "similar_name"}
+    everyone = await candidates(admin, anna["id"], limit=50)
+    assert len(everyone) <= 1 + 3 + 3  # the e-mail's twin, at most three per name and sound key
