@@ -46,7 +46,7 @@ from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import JSON, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xynap.core import search
@@ -1201,6 +1201,27 @@ def _uuid_of(value: int) -> uuid.UUID:
     return out
 
 
+def _quick(process: Callable[[Any], Any] | None, column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """A bind processor that does the same faster for an import's rows (a fifth of building a batch on SQLite):
+    JSON lists and objects through orjson (the stored text is the same JSON, without the blanks), and every
+    other value's last result kept, because the tenant, the owner and a batch's timestamps repeat row after row."""
+    if process is None:
+        return None
+    if isinstance(column_type, JSON) and dialect.name == "sqlite":
+        dumps = orjson.dumps
+
+        def json_text(value: Any) -> Any:
+            return dumps(value).decode() if isinstance(value, (list, dict)) else process(value)
+        return json_text
+    last: list[Any] = [object(), None]
+
+    def repeated(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+    return repeated
+
+
 class _RawInsert:
     """A table's INSERT run as a plain DBAPI executemany of ready parameter tuples.
 
@@ -1219,11 +1240,16 @@ class _RawInsert:
         order = compiled.positiontup
         if order is None or sorted(order) != sorted(self.columns):
             raise RuntimeError(f"no positional INSERT for {table.name} on {dialect.name}")
-        self.plan = [(key, processors.get(key)) for key in order]
+        self.plan = [(key, _quick(processors.get(key), table.c[key].type, dialect)) for key in order]
+        # One row → its parameter tuple, as one generated expression (``(p0(row['id']), row['name'], …)``):
+        # a generator over the plan per row cost twice as much. Only column keys and the processors go in.
+        processed = {f"p{i}": process for i, (_key, process) in enumerate(self.plan) if process}
+        cells = [f"p{i}(row[{key!r}])" if process else f"row[{key!r}]" for i, (key, process) in enumerate(self.plan)]
+        self.row_params: Callable[[dict[str, Any]], tuple[Any, ...]] = eval(  # noqa: S307 - see above
+            f"lambda row: ({', '.join(cells)},)", processed)
 
     def params(self, rows: list[dict[str, Any]]) -> Any:
-        plan = self.plan
-        return [tuple(process(row[key]) if process else row[key] for key, process in plan) for row in rows]
+        return list(map(self.row_params, rows))
 
 
 class _JsonInsert:
