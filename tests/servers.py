@@ -210,9 +210,11 @@ class PostgresServer:
     ``socket_dir``, ``log_path``, ``bin_dir``.
     """
 
-    def __init__(self, *, timeout: float = 60.0, bin_dir: str | None = None) -> None:
+    def __init__(self, *, timeout: float = 60.0, bin_dir: str | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.timeout = timeout
         self.bin_dir = bin_dir
+        self.settings = dict(settings or {})  # extra postgresql.conf lines (the benchmarks size the caches)
         self.host = HOST
         self.port: int | None = None
         self.base_dir: Path | None = None
@@ -480,6 +482,7 @@ class PostgresServer:
             "full_page_writes": "off",
             "max_connections": "200",
             "logging_collector": "off",
+            **self.settings,
         }
         block = "\n# --- xynap test server ---\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
         (self.data_dir / "postgresql.conf").write_text(self._base_conf + block)
