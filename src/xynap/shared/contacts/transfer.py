@@ -1430,8 +1430,8 @@ async def execute_import(db: AsyncSession, data_dir: Path, import_id: uuid.UUID,
     Two ways through the file. All or nothing (``skip_invalid`` off): every row is checked first
     (phase ``validate``, valid rows normalised to a spool file), and only a clean file is inserted
     (phase ``insert``, from the spool). Skipping bad rows: one pass (phase ``insert``) that checks the
-    rows of the next batch in a worker thread while the database writes the current one — nothing has
-    to wait for the end of the file, so checking overlaps with writing. A resumed one-pass import
+    rows of the next batch in a worker thread (on PostgreSQL while the database writes the current one) —
+    nothing has to wait for the end of the file. A resumed one-pass import
     checks the file again from the top (the error report is rewritten) and skips the valid rows it
     already committed; the file and the options are the same, so these are the same rows."""
     imp = await get_import(db, import_id)
@@ -1584,13 +1584,20 @@ async def _insert_batches(db: AsyncSession, imp: ContactImport, options: RunOpti
         if on_progress:
             await on_progress(imp)
 
-    # The next batch is built (and, in one pass, checked) in a worker thread while the current one is
-    # written: the database (SQLite's thread, PostgreSQL's process) works meanwhile, on a second core.
+    # PostgreSQL: the next batch is built (and, in one pass, checked) in a worker thread while the current
+    # one is written — PostgreSQL's process works meanwhile, on another core. SQLite writes in this process:
+    # its thread needs the GIL back after every row, and a builder thread holding it made each write wait
+    # (100,000 rows through the API, one CPU: 5,350 rows/s overlapped, 5,610 one after the other).
+    overlap = dialect.name != "sqlite"
     pending: asyncio.Future[_Batch | None] = asyncio.ensure_future(asyncio.to_thread(maker.make))
     try:
         while (batch := await pending) is not None:
-            pending = asyncio.ensure_future(asyncio.to_thread(maker.make))
-            await write(batch)
+            if overlap:
+                pending = asyncio.ensure_future(asyncio.to_thread(maker.make))
+                await write(batch)
+            else:
+                await write(batch)
+                pending = asyncio.ensure_future(asyncio.to_thread(maker.make))
     finally:
         if not pending.done():
             await asyncio.gather(pending, return_exceptions=True)
