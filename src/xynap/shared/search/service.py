@@ -53,11 +53,15 @@ log = logging.getLogger("xynap.search")
 # on PostgreSQL, scoring and joining all 14,700 of "Logistik" ~75 ms on SQLite.
 MATCH_CAP = 1_000
 RANK_CAP = 2_000  # beyond it a query is too broad to rank well anyway
-_PLANNER = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
+# No parallel workers either: the planner parallelised the 16 shard probes (Gather over a Parallel Append),
+# and starting and feeding the workers tripled a rare word's 8 ms.
+_PLANNER = {"enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off",
+            "max_parallel_workers_per_gather": "0"}
 # Transaction-local in a read-write session; session-wide (and reset in ``finally``) in a read-only one,
 # which runs in autocommit on PostgreSQL, where a transaction-local setting would end with its statement.
-PLAN_PINNED = "SELECT " + ", ".join(f"set_config('{k}', 'off', :local)" for k in _PLANNER)
-PLAN_DEFAULT = "SELECT " + ", ".join(f"set_config('{k}', 'on', :local)" for k in _PLANNER)
+PLAN_PINNED = "SELECT " + ", ".join(f"set_config('{k}', '{v}', :local)" for k, v in _PLANNER.items())
+PLAN_DEFAULT = ("SELECT set_config(name, reset_val, :local) FROM pg_settings WHERE name IN ("
+                + ", ".join(f"'{k}'" for k in _PLANNER) + ")")
 BUCKETS = ("today", "last_7_days", "last_30_days", "older")
 DOC = SearchDocument.__table__
 
