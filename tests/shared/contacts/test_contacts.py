@@ -48,6 +48,32 @@ async def outbox(runtime: Any, tenant_id: uuid.UUID, name: str) -> list[OutboxEv
 # --- helpers -------------------------------------------------------------------------------------------
 
 
+def _library_e164(value: str, region: str) -> str | None:
+    """phonenumbers alone: what ``to_e164`` must answer, fast path or not."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    valid = phonenumbers.is_valid_number(number)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if valid else None
+
+
+@pytest.mark.parametrize("region", ["DE", "AT", "CH", "FR", "NL", "GB", "IT", "US", "HU", "RU"])
+def test_e164_fast_path_agrees_with_the_library(region):
+    import random
+
+    rng = random.Random(region)
+    numbers = ["0151 23456789", "030 1234567", "040/2441057", "089-123456", "0221 9876543", "06 12345678",
+               "01 42 68 53 00", "020 7946 0958", "0664 1234567", "044 668 18 00", "0612345678", "06 1 234 5678",
+               "8 495 123-45-67", "0049 30 1234567", "(030) 1234567", "030 12", "0800 1234567", "0 30 1234567",
+               "0123", "0999 9999999", "+49 30 1234567", "0301234567x12"]
+    numbers += [f"0{rng.randint(1, 9)}{rng.randint(0, 99999999):08d}"[: rng.randint(6, 13)] for _ in range(300)]
+    for value in numbers:
+        assert to_e164(value, region) == _library_e164(value, region), (value, region)
+
+
 def test_phone_helpers():
     assert to_e164("0151 23456789", "DE") == "+4915123456789"
     assert to_e164("+43 1 5123456", "DE") == "+4315123456"
