@@ -9,6 +9,13 @@ is edited (typos, pinning, tags) far more often than anything happens with the c
 always shows its current text, and its creation entry stays; an entry per edit would bury the real
 history. A deletion is recorded, so the reader of the creation entry learns the note is gone.
 
+Re-linking is the exception: when ``note.updated`` or ``task.updated`` names ``linked_contact_id`` (or the
+entity link) in ``changed``, the record's timeline entries move with it (``follow_relink``): they are
+re-pointed to the contact the record is linked to *now* (read from the table, so a late or redelivered
+event cannot move them back), keep their original time, and leave the old contact's timeline. A note
+written without a contact has no entry yet; linking it adds its creation entry at the note's creation
+time. Each touched contact gets an ``activity.moved`` event so an open timeline reloads live.
+
 ``summary`` is stored German text (API consumers and the search read it); the web app renders the entry
 from ``details.event`` and the payload fields in ``details`` in the user's language instead, falling
 back to ``summary`` for events it does not know.
@@ -26,9 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from xynap.core.db import get_database
-from xynap.core.events import Event
+from xynap.core.events import Event, publish
 from xynap.platform.users.models import User
-from xynap.shared.worklog.models import Activity
+from xynap.shared.worklog.models import Activity, Note, Task
 
 log = logging.getLogger("xynap.worklog")
 
@@ -118,10 +125,59 @@ async def _already_recorded(session: Any, event_id: uuid.UUID) -> bool:
     return await session.scalar(select(Activity.id).where(Activity.source_event_id == event_id)) is not None
 
 
+RELINK_FIELDS = frozenset({"linked_contact_id", "linked_entity_type", "linked_entity_id"})
+
+
+async def follow_relink(event: Event) -> None:
+    """Move a re-linked note's or task's timeline entries to the contact it is linked to now."""
+    family = event.name.split(".", 1)[0]
+    record_id = _uuid(event.payload.get("id"))
+    if (event.tenant_id is None or record_id is None or family not in ("note", "task")
+            or not RELINK_FIELDS & set(event.payload.get("changed") or ())):
+        return
+    model: Any = Note if family == "note" else Task
+    async with get_database().tenant_session(event.tenant_id) as session:
+        record = await session.get(model, record_id)
+        if record is None:
+            return  # deleted meanwhile: its deletion entry closes its history
+        target = record.linked_contact_id
+        rows = (await session.scalars(select(Activity).where(Activity.entity_type == family,
+                                                             Activity.entity_id == record_id))).all()
+        touched = {row.contact_id for row in rows if row.contact_id != target}
+        for row in rows:
+            row.contact_id = target
+        created = any(row.details.get("event") == f"{family}.created" for row in rows)
+        if (family == "note" and target is not None and not created
+                and not await _already_recorded(session, event.id)):
+            # written without a contact, so never on a timeline: its creation entry arrives at its own time
+            session.add(Activity(contact_id=target, user_id=record.author_id, occurred_at=record.created_at,
+                                 source_event_id=event.id, **describe(_note_created(record))))
+            touched.add(target)
+        if touched:
+            touched.add(target)  # the new contact's timeline changed as much as the old one's
+        owner = record.author_id if family == "note" else record.assigned_to
+        for contact_id in sorted({c for c in touched if c is not None}, key=str):
+            publish(session, "activity.moved",
+                    {"contact_id": contact_id, "entity_type": family, "entity_id": record_id},
+                    permission="activities.activity:read", owner_id=owner, actor_id=event.actor_id)
+
+
+def _note_created(note: Note) -> Event:
+    """The ``note.created`` event ``note`` would have had (fields of the API's note payload)."""
+    return Event(id=uuid.uuid4(), name="note.created", tenant_id=None,
+                 payload={"id": str(note.id), "excerpt": note.content[:200],
+                          "author_id": str(note.author_id) if note.author_id else None,
+                          "entity_type": note.linked_entity_type,
+                          "entity_id": str(note.linked_entity_id) if note.linked_entity_id else None,
+                          "is_pinned": note.is_pinned})
+
+
 EVENT_HANDLERS = {
     "task.*": [record_activity],
+    "task.updated": [follow_relink],
     "note.created": [record_activity],
-    "note.deleted": [record_activity],  # not note.updated: see the module docstring
+    "note.updated": [follow_relink],  # only a re-link touches the timeline: see the module docstring
+    "note.deleted": [record_activity],
     "contact.*": [record_activity],
     "lead.converted": [record_activity],
 }
