@@ -120,10 +120,8 @@ def shard_queries(tenant_id: uuid.UUID, groups: Sequence[Sequence[Term]], marker
     """Per shard (in the order to ask them): (match query, rank query). The match query ANDs the
     marker text (``PREFIX`` placeholders, see ``service.marker_query``) into the words; the rank
     query is the words alone."""
-    out = []
-    for shard in range(SHARDS):
-        head = prefix(tenant_id, shard)
-        ranked = words_query(groups, head)
-        match = f"( {ranked} ) & {markers.replace(PREFIX, head)}" if markers else ranked
-        out.append((match, ranked))
-    return out
+    # built once with the placeholder, then stamped per shard (words hold letters and digits only)
+    ranked = words_query(groups, PREFIX)
+    match = f"( {ranked} ) & {markers}" if markers else ranked
+    heads = [prefix(tenant_id, shard) for shard in range(SHARDS)]
+    return [(match.replace(PREFIX, head), ranked.replace(PREFIX, head)) for head in heads]
